@@ -1,0 +1,61 @@
+//! What the user typed: the clap definition of the command line, and nothing else.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use clap_complete::Shell;
+
+use crate::kind::Kind;
+
+const EXAMPLES: &str = "\
+Examples:
+  grpc-scaffold new billing --kind basic          Write ./billing, a versioned CRUD API
+  grpc-scaffold new billing -o services/billing   Choose the destination directory
+  grpc-scaffold new billing --dry-run             List the files, write nothing
+  grpc-scaffold list                              Show every kind
+  grpc-scaffold completions bash > /etc/bash_completion.d/grpc-scaffold";
+
+/// Scaffold production-ready Rust gRPC servers. No protoc needed.
+#[derive(Debug, Parser)]
+#[command(name = "grpc-scaffold", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new gRPC server project
+    #[command(after_help = EXAMPLES)]
+    New(NewArgs),
+    /// List the kinds of project that `new` can write
+    List,
+    /// Print shell completions
+    Completions {
+        /// The shell to complete for
+        shell: Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The project name: a Cargo package name such as `billing-plugin`
+    pub name: String,
+
+    /// What kind of server to write (see `grpc-scaffold list`)
+    #[arg(short, long, value_enum, default_value_t = Kind::Basic)]
+    pub kind: Kind,
+
+    /// The directory to write into [default: ./<NAME>]
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+
+    /// Write into a non-empty directory, overwriting the files that grpc-scaffold generates
+    /// (other files are left alone)
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print the files that would be written, with their sizes, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}

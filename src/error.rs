@@ -1,0 +1,94 @@
+//! The one error type of grpc-scaffold.
+//!
+//! Every failure the user can meet is a variant here, written in cargo's voice: lowercase, no
+//! trailing period, values in backticks, and a `help` that says how to fix it. Proto errors keep
+//! their source spans, so that `main` can show the file, line, column and a snippet.
+
+use std::io;
+use std::path::PathBuf;
+
+use miette::Diagnostic;
+use thiserror::Error;
+
+/// Everything that can go wrong between the command line and the written project.
+#[derive(Debug, Error, Diagnostic)]
+pub enum Error {
+    /// The project name cannot be a Cargo package, a Rust crate or a proto package.
+    #[error("invalid project name `{name}`: {reason}")]
+    #[diagnostic(help("{help}"))]
+    InvalidName {
+        name: String,
+        reason: String,
+        help: String,
+    },
+
+    /// The destination holds files, and `--force` was not given.
+    #[error("destination `{}` already exists and is not empty", path.display())]
+    #[diagnostic(help(
+        "choose another directory with `--output`, or pass `--force` to overwrite the generated files"
+    ))]
+    DestinationNotEmpty { path: PathBuf },
+
+    /// The destination is a file, not a directory.
+    #[error("destination `{}` exists and is not a directory", path.display())]
+    #[diagnostic(help("choose another directory with `--output`"))]
+    DestinationNotDir { path: PathBuf },
+
+    /// A file system operation on the destination failed.
+    #[error("failed to {action} `{}`: {source}", path.display())]
+    #[diagnostic(help("{}", io_help(source)))]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    /// A bundled proto file does not compile.
+    #[error("failed to compile the protos of kind `{kind}`")]
+    #[diagnostic(help(
+        "this is a bug in the bundled templates of grpc-scaffold; please report it"
+    ))]
+    Proto {
+        kind: String,
+        #[related]
+        errors: Vec<protox::Error>,
+    },
+
+    /// A template does not render.
+    #[error("failed to render `{template}`: {reason}")]
+    #[diagnostic(help(
+        "this is a bug in the bundled templates of grpc-scaffold; please report it"
+    ))]
+    Render { template: String, reason: String },
+
+    /// A template manifest (`template.toml`) is malformed.
+    #[error("failed to read the manifest `{path}`: {reason}")]
+    #[diagnostic(help(
+        "this is a bug in the bundled templates of grpc-scaffold; please report it"
+    ))]
+    Manifest { path: String, reason: String },
+}
+
+fn io_help(err: &io::Error) -> &'static str {
+    match err.kind() {
+        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
+            "check the permissions of the destination, or choose another one with `--output`"
+        }
+        io::ErrorKind::StorageFull => "free some disk space and try again",
+        _ => "check that the destination is writable, or choose another one with `--output`",
+    }
+}
+
+impl Error {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Self::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// The result type of grpc-scaffold.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

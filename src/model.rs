@@ -1,0 +1,103 @@
+//! The typed model that templates render: every name a template prints is computed here (or in
+//! [`crate::naming`]), never in a template.
+
+use std::collections::BTreeMap;
+
+use heck::ToTitleCase;
+use serde::Serialize;
+
+use crate::naming;
+use crate::options::Options;
+use crate::templates::Manifest;
+
+/// Everything the templates of a project can see.
+#[derive(Debug, Clone, Serialize)]
+pub struct Project {
+    /// The Cargo package name, such as `billing-plugin`.
+    pub name: String,
+    /// The Rust crate name, and the first segment of the kind's own proto packages: `billing_plugin`.
+    pub crate_name: String,
+    /// The Rust module of the kind's own proto packages under `crate::proto`: `billing_plugin`.
+    pub proto_root: String,
+    /// A human title for documents: `Billing Plugin`.
+    pub title: String,
+    /// `BILLING_PLUGIN`, for environment variables that belong to this project alone.
+    pub env_prefix: String,
+    pub kind: &'static str,
+    pub summary: String,
+    /// The server binary: `billing-plugin-server`.
+    pub server_bin: String,
+    /// The client binary, for kinds that ship one: `billing-plugin-client`.
+    pub client_bin: Option<String>,
+    pub port: u16,
+    /// Dependency versions of the generated project, from `templates/versions.toml`.
+    pub versions: BTreeMap<String, String>,
+    /// The compiled protos; empty until the proto stage has run.
+    pub api: Api,
+}
+
+impl Project {
+    pub fn new(options: &Options, manifest: &Manifest, versions: BTreeMap<String, String>) -> Self {
+        let crate_name = naming::crate_name(&options.name);
+        Self {
+            proto_root: naming::rust_snake(&crate_name),
+            title: options.name.to_title_case(),
+            env_prefix: crate_name.to_uppercase(),
+            kind: options.kind.id(),
+            summary: manifest.summary.clone(),
+            server_bin: format!("{}-server", options.name),
+            client_bin: manifest.client.then(|| format!("{}-client", options.name)),
+            port: manifest.port,
+            versions,
+            api: Api::default(),
+            name: options.name.clone(),
+            crate_name,
+        }
+    }
+}
+
+/// What the project's protos define.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Api {
+    /// The proto files, relative to `proto/`, in dependency order.
+    pub files: Vec<String>,
+    pub services: Vec<Service>,
+}
+
+/// A proto service, with the names tonic gives its generated code.
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    /// The proto name: `GreetingService`.
+    pub name: String,
+    /// The fully qualified name: `billing.greeting.v1.GreetingService`.
+    pub full_name: String,
+    pub package: String,
+    /// The Rust path of the package module: `crate::proto::billing::greeting::v1`.
+    pub module_path: String,
+    /// tonic's server module and type: `greeting_service_server`, `GreetingServiceServer`.
+    pub server_module: String,
+    pub server_type: String,
+    /// tonic's client module and type.
+    pub client_module: String,
+    pub client_type: String,
+    /// The trait the user implements: `GreetingService`.
+    pub trait_name: String,
+    pub methods: Vec<Method>,
+}
+
+/// A proto method.
+#[derive(Debug, Clone, Serialize)]
+pub struct Method {
+    pub name: String,
+    /// The Rust method name: `say_hello`.
+    pub rust_name: String,
+    /// The HTTP/2 path: `/billing.greeting.v1.GreetingService/SayHello`.
+    pub path: String,
+    /// Fully qualified message names.
+    pub input: String,
+    pub output: String,
+    pub client_streaming: bool,
+    pub server_streaming: bool,
+    /// The associated type tonic declares for a server-streaming method: `SayHelloStream`.
+    pub stream_type: Option<String>,
+}
