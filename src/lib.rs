@@ -18,6 +18,7 @@ pub mod naming;
 pub mod options;
 pub mod proto;
 pub mod render;
+pub mod report;
 pub mod templates;
 pub mod write;
 

@@ -19,6 +19,9 @@ const RUST_KEYWORDS: &[&str] = &[
 /// Words that cannot even be raw identifiers: prost appends an underscore instead.
 const NON_RAW_KEYWORDS: &[&str] = &["_", "self", "Self", "super", "crate", "extern"];
 
+/// The longest package name crates.io accepts.
+const MAX_NAME_LEN: usize = 64;
+
 /// Crate names that would shadow a crate every Rust program sees.
 const RESERVED_CRATE_NAMES: &[&str] = &["test", "std", "core", "alloc", "proc_macro"];
 
@@ -40,6 +43,9 @@ pub fn crate_name(package: &str) -> String {
 pub fn check_package_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("the name cannot be empty".into());
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(format!("the name is longer than {MAX_NAME_LEN} characters"));
     }
     if name.contains(['/', '\\']) || name.contains("..") {
         return Err("the name cannot contain a path".into());
@@ -92,6 +98,9 @@ pub fn suggest_package_name(name: &str) -> String {
         .map(str::to_owned)
         .collect();
     let mut suggestion = words.join("-");
+    suggestion.truncate(MAX_NAME_LEN - "-service".len());
+    let suggestion_end = suggestion.trim_end_matches('-').len();
+    suggestion.truncate(suggestion_end);
     let starts_with_letter = suggestion.starts_with(|c: char| c.is_ascii_lowercase());
     if !starts_with_letter {
         suggestion = if suggestion.is_empty() {
@@ -237,6 +246,7 @@ mod tests {
             ("billing plugin", "billing-plugin"),
             ("trailing-", "trailing"),
             ("self", "self-service"),
+            (&"a".repeat(65), &"a".repeat(56)),
         ];
         for (bad, suggestion) in table {
             assert!(

@@ -1,0 +1,271 @@
+//! The command line: help, listing, completions, and every way `new` can be refused, each with
+//! its exit code, its message, and nothing written.
+
+use std::fs;
+use std::path::PathBuf;
+
+use predicates::prelude::*;
+use tempfile::TempDir;
+
+use crate::support::{cli, stderr, tree};
+
+#[test]
+fn help_shows_examples() {
+    cli()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Examples:"))
+        .stdout(predicate::str::contains("grpc-scaffold new billing --kind basic"));
+    cli()
+        .args(["new", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--dry-run"))
+        .stdout(predicate::str::contains("--force"));
+}
+
+#[test]
+fn version() {
+    cli()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(format!("grpc-scaffold {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn list_shows_every_kind_with_a_summary() {
+    let assert = cli().arg("list").assert().success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    for kind in grpc_scaffold::Kind::all() {
+        let line = stdout
+            .lines()
+            .find(|line| line.split_whitespace().next() == Some(kind.id()))
+            .unwrap_or_else(|| panic!("`{kind}` is not listed:\n{stdout}"));
+        assert!(line.len() > kind.id().len() + 10, "no summary: {line}");
+    }
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for (shell, marker) in [("bash", "complete -F"), ("zsh", "#compdef"), ("fish", "complete -c")] {
+        cli()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(marker))
+            .stdout(predicate::str::contains("dry-run"));
+    }
+}
+
+#[test]
+fn invalid_names_are_refused_with_a_suggestion() {
+    // (name, part of the reason, the suggested name)
+    let table = [
+        ("fn", "Rust keyword", "fn-service"),
+        ("1st", "cannot start with a digit", "svc-1st"),
+        ("test", "shadow Rust's built-in `test` crate", "test-service"),
+        ("a/b", "cannot contain a path", "b"),
+        ("..", "cannot contain a path", "my-service"),
+        ("", "cannot be empty", "my-service"),
+        ("Billing", "must be lowercase", "billing"),
+        ("bad name", "character ` ` is not allowed", "bad-name"),
+    ];
+    for (name, reason, suggestion) in table {
+        let dir = TempDir::new().unwrap();
+        let assert = cli()
+            .current_dir(dir.path())
+            .args(["new", name])
+            .assert()
+            .code(1);
+        let stderr = stderr(&assert);
+        assert!(
+            stderr.starts_with(&format!("error: invalid project name `{name}`: ")),
+            "{stderr}"
+        );
+        assert!(stderr.contains(reason), "{name:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("help: a valid name would be `{suggestion}`")),
+            "{name:?}: {stderr}"
+        );
+        assert!(tree(dir.path()).is_empty(), "{name:?} wrote files");
+    }
+}
+
+#[test]
+fn unknown_kind_is_a_usage_error_listing_the_kinds() {
+    let dir = TempDir::new().unwrap();
+    let assert = cli()
+        .current_dir(dir.path())
+        .args(["new", "demo", "--kind", "grpc-web"])
+        .assert()
+        .code(2);
+    let stderr = stderr(&assert);
+    assert!(stderr.contains("invalid value 'grpc-web' for '--kind <KIND>'"), "{stderr}");
+    for kind in grpc_scaffold::Kind::all() {
+        assert!(stderr.contains(kind.id()), "{kind} is not offered: {stderr}");
+    }
+    assert!(tree(dir.path()).is_empty());
+}
+
+#[test]
+fn new_writes_the_project_and_says_what_next() {
+    let dir = TempDir::new().unwrap();
+    cli()
+        .current_dir(dir.path())
+        .args(["new", "billing"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Created basic project `billing` at `billing`"))
+        .stdout(predicate::str::contains("cargo run --bin billing-server"));
+    let files = tree(&dir.path().join("billing"));
+    assert!(files.iter().any(|f| f.ends_with("Cargo.toml")));
+    assert!(
+        !tree(dir.path()).iter().any(|f| f.to_string_lossy().contains(".grpc-scaffold-")),
+        "the staging directory was left behind"
+    );
+}
+
+#[test]
+fn output_chooses_the_directory_and_creates_parents() {
+    let dir = TempDir::new().unwrap();
+    cli()
+        .current_dir(dir.path())
+        .args(["new", "billing", "-o", "services/billing-api"])
+        .assert()
+        .success();
+    assert!(dir.path().join("services/billing-api/Cargo.toml").is_file());
+}
+
+#[test]
+fn dry_run_lists_files_with_sizes_and_writes_nothing() {
+    let dir = TempDir::new().unwrap();
+    let assert = cli()
+        .current_dir(dir.path())
+        .args(["new", "billing", "--dry-run"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let cargo_toml = stdout
+        .lines()
+        .find(|line| line.ends_with(" Cargo.toml"))
+        .unwrap_or_else(|| panic!("Cargo.toml is not listed:\n{stdout}"));
+    let size: usize = cargo_toml.split_whitespace().next().unwrap().parse().unwrap();
+    let rendered = crate::support::render("billing", grpc_scaffold::Kind::Basic);
+    assert_eq!(size, rendered[std::path::Path::new("Cargo.toml")].len());
+    assert!(stdout.contains("dry run: nothing written"), "{stdout}");
+    assert!(tree(dir.path()).is_empty());
+}
+
+#[test]
+fn a_non_empty_destination_is_refused_without_force() {
+    let dir = TempDir::new().unwrap();
+    let project = dir.path().join("billing");
+    fs::create_dir(&project).unwrap();
+    fs::write(project.join("notes.txt"), "mine").unwrap();
+    let assert = cli()
+        .current_dir(dir.path())
+        .args(["new", "billing"])
+        .assert()
+        .code(1);
+    assert_eq!(
+        stderr(&assert),
+        "error: destination `billing` already exists and is not empty\n\
+         help: choose another directory with `--output`, or pass `--force` to overwrite the \
+         generated files\n"
+    );
+    assert_eq!(tree(&project), [PathBuf::from("notes.txt")]);
+    // A dry run is refused the same way: it reports what a real run would do.
+    cli()
+        .current_dir(dir.path())
+        .args(["new", "billing", "--dry-run"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn an_empty_destination_is_used() {
+    let dir = TempDir::new().unwrap();
+    fs::create_dir(dir.path().join("billing")).unwrap();
+    cli()
+        .current_dir(dir.path())
+        .args(["new", "billing"])
+        .assert()
+        .success();
+    assert!(dir.path().join("billing/Cargo.toml").is_file());
+}
+
+#[test]
+fn force_overwrites_generated_files_and_keeps_the_rest() {
+    let dir = TempDir::new().unwrap();
+    let project = dir.path().join("billing");
+    cli()
+        .current_dir(dir.path())
+        .args(["new", "billing"])
+        .assert()
+        .success();
+    let generated = tree(&project);
+    fs::write(project.join("notes.txt"), "mine").unwrap();
+    fs::write(project.join("Cargo.toml"), "edited").unwrap();
+
+    cli()
+        .current_dir(dir.path())
+        .args(["new", "billing", "--force"])
+        .assert()
+        .success();
+    assert_eq!(fs::read_to_string(project.join("notes.txt")).unwrap(), "mine");
+    assert!(fs::read_to_string(project.join("Cargo.toml")).unwrap().contains("[package]"));
+    let mut expected = generated;
+    expected.push("notes.txt".into());
+    expected.sort();
+    assert_eq!(tree(&project), expected, "only generated files and the user's remain");
+}
+
+#[test]
+fn force_refuses_a_directory_where_a_file_goes_and_writes_nothing() {
+    let dir = TempDir::new().unwrap();
+    let project = dir.path().join("billing");
+    fs::create_dir_all(project.join("Cargo.toml")).unwrap();
+    fs::write(project.join("notes.txt"), "mine").unwrap();
+    let assert = cli()
+        .current_dir(dir.path())
+        .args(["new", "billing", "--force"])
+        .assert()
+        .code(1);
+    assert!(stderr(&assert).contains("a directory stands where a generated file goes"));
+    assert_eq!(tree(&project), [PathBuf::from("notes.txt")]);
+}
+
+#[test]
+fn a_file_as_destination_is_refused() {
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("billing"), "a file").unwrap();
+    let assert = cli()
+        .current_dir(dir.path())
+        .args(["new", "billing", "--force"])
+        .assert()
+        .code(1);
+    assert_eq!(
+        stderr(&assert),
+        "error: destination `billing` exists and is not a directory\n\
+         help: choose another directory with `--output`\n"
+    );
+}
+
+/// `/proc` refuses new directories even to root, so this fails the same for every user.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unwritable_destination_is_refused() {
+    let assert = cli()
+        .args(["new", "billing", "-o", "/proc/grpc-scaffold-test/billing"])
+        .assert()
+        .code(1);
+    let stderr = stderr(&assert);
+    assert!(
+        stderr.starts_with("error: failed to create `/proc/grpc-scaffold-test`: "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\nhelp: "), "{stderr}");
+    assert!(!std::path::Path::new("/proc/grpc-scaffold-test").exists());
+}

@@ -1,0 +1,252 @@
+//! The generated projects, for real: each kind is written to disk, then built, tested, linted
+//! with clippy and rustfmt (with no `protoc` anywhere), its Dockerfile checked with hadolint and
+//! its manifests with kubernetes-validate, and its server run and called over the network.
+
+use std::io::{BufRead as _, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use grpc_scaffold::Kind;
+use grpc_scaffold::options::Options;
+
+use crate::support::{path_without_protoc, run, tool, work_dir};
+
+/// The name every generated project gets here.
+const NAME: &str = "demo-api";
+
+/// A generated project on disk, written once per test run and kind.
+fn project(kind: Kind) -> PathBuf {
+    static WRITTEN: OnceLock<Mutex<Vec<Kind>>> = OnceLock::new();
+    let dir = work_dir().join("projects").join(kind.id());
+    let mut written = WRITTEN.get_or_init(Mutex::default).lock().unwrap();
+    if !written.contains(&kind) {
+        let mut options = Options::new(NAME, kind).unwrap();
+        options.destination.clone_from(&dir);
+        options.force = true;
+        let files = grpc_scaffold::generate(&options).unwrap();
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        grpc_scaffold::write::write(&dir, grpc_scaffold::write::Destination::Missing, &files)
+            .unwrap();
+        written.push(kind);
+    }
+    dir
+}
+
+/// `cargo <args>` in `dir`, with the shared target directory and no `protoc` to be found.
+fn cargo(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", work_dir().join("generated-target"))
+        .env("PATH", path_without_protoc())
+        .env_remove("PROTOC")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .env("CARGO_TERM_COLOR", "never");
+    command
+}
+
+fn binary(name: &str) -> PathBuf {
+    work_dir().join("generated-target/debug").join(name)
+}
+
+fn build_test_lint(kind: Kind) {
+    let dir = project(kind);
+    assert!(
+        Command::new("protoc")
+            .env("PATH", path_without_protoc())
+            .output()
+            .is_err(),
+        "protoc is still reachable"
+    );
+    run(&mut cargo(&dir, &["build"]));
+    run(&mut cargo(&dir, &["test"]));
+    run(&mut cargo(&dir, &["clippy", "--all-targets", "--", "-D", "warnings"]));
+    run(&mut cargo(&dir, &["fmt", "--check"]));
+}
+
+/// The names in a project appear in lines that rustfmt may wrap; a long one must stay formatted.
+fn fmt_with_a_long_name(kind: Kind) {
+    let dir = work_dir().join("projects").join(format!("{}-long-name", kind.id()));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    // As long as Cargo allows.
+    let name = "acme-payments-settlement-reconciliation-gateway";
+    let name = format!("{name}-{}", "x".repeat(64 - name.len() - 1));
+    let options = Options::new(&name, kind).unwrap();
+    let files = grpc_scaffold::generate(&options).unwrap();
+    grpc_scaffold::write::write(&dir, grpc_scaffold::write::Destination::Missing, &files).unwrap();
+    run(&mut cargo(&dir, &["fmt", "--check"]));
+}
+
+fn hadolint(kind: Kind) {
+    let dir = project(kind);
+    run(Command::new(tool("hadolint")).arg(dir.join("Dockerfile")));
+}
+
+fn kubernetes_validate(kind: Kind) {
+    let dir = project(kind);
+    let manifests: Vec<PathBuf> = std::fs::read_dir(dir.join("deploy/k8s"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert!(!manifests.is_empty());
+    run(Command::new(tool("kubernetes-validate"))
+        .arg("--strict")
+        .args(&manifests));
+}
+
+/// A server process, killed if the test fails before it stops it.
+struct Server {
+    child: Child,
+    address: SocketAddr,
+}
+
+impl Server {
+    fn start(binary: &Path, envs: &[(&str, &str)]) -> Self {
+        let address = free_port();
+        let child = Command::new(binary)
+            .env("LISTEN_ADDR", address.to_string())
+            .env("SHUTDOWN_GRACE_SECS", "5")
+            .envs(envs.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|err| panic!("failed to start {}: {err}", binary.display()));
+        let server = Self { child, address };
+        server.wait_for_port();
+        server
+    }
+
+    fn wait_for_port(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(self.address).is_err() {
+            assert!(Instant::now() < deadline, "the server never opened {}", self.address);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM, then the exit status and the logs; fails if it takes longer than `limit`.
+    fn terminate(mut self, limit: Duration) -> (std::process::ExitStatus, String) {
+        run(Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()]));
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "the server did not exit within {limit:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut logs = String::new();
+        let stderr = self.child.stderr.take().unwrap();
+        for line in BufReader::new(stderr).lines() {
+            logs.push_str(&line.unwrap());
+            logs.push('\n');
+        }
+        (status, logs)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+fn grpcurl(address: SocketAddr, args: &[&str]) -> String {
+    let output = run(Command::new(tool("grpcurl"))
+        .arg("-plaintext")
+        .args(args.iter().take(args.len().saturating_sub(1)))
+        .arg(address.to_string())
+        .args(args.last()));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+mod basic {
+    use super::*;
+
+    #[test]
+    fn builds_tests_and_lints_clean() {
+        build_test_lint(Kind::Basic);
+        fmt_with_a_long_name(Kind::Basic);
+    }
+
+    #[test]
+    fn dockerfile_passes_hadolint() {
+        hadolint(Kind::Basic);
+    }
+
+    #[test]
+    fn manifests_validate() {
+        kubernetes_validate(Kind::Basic);
+    }
+
+    #[test]
+    fn serves_grpcurl_and_the_client_then_drains_on_sigterm() {
+        let dir = project(Kind::Basic);
+        run(&mut cargo(&dir, &["build", "--bins"]));
+        let server = Server::start(&binary("demo-api-server"), &[]);
+
+        let services = grpcurl(server.address, &["list"]);
+        for service in [
+            "demo_api.greeting.v1.GreetingService",
+            "demo_api.greeting.v2.GreetingService",
+            "demo_api.resource.v1.ResourceService",
+            "grpc.health.v1.Health",
+        ] {
+            assert!(services.lines().any(|l| l == service), "{service} missing:\n{services}");
+        }
+        let reply = grpcurl(
+            server.address,
+            &["-d", r#"{"name": "Ada"}"#, "demo_api.greeting.v2.GreetingService/SayHello"],
+        );
+        assert!(reply.contains(r#""message": "Hello Ada""#), "{reply}");
+        let health = grpcurl(server.address, &["grpc.health.v1.Health/Check"]);
+        assert!(health.contains(r#""status": "SERVING""#), "{health}");
+
+        let client = |args: &[&str]| {
+            let mut command = Command::new(binary("demo-api-client"));
+            command
+                .arg("--server")
+                .arg(format!("http://{}", server.address))
+                .args(args);
+            command.output().unwrap()
+        };
+        let text = |output: &std::process::Output| String::from_utf8_lossy(&output.stdout).into_owned();
+
+        let created = client(&["resource", "create", "--name", "invoices"]);
+        assert!(created.status.success());
+        assert_eq!(text(&created), "1\tinvoices\n");
+        let listed = client(&["resource", "list"]);
+        assert_eq!(text(&listed), "ID\tNAME\n1\tinvoices\n");
+        let greeting = client(&["greeting", "v1"]);
+        assert_eq!(text(&greeting), "Hello World\n");
+        let health = client(&["health"]);
+        assert_eq!(text(&health), "SERVING\n");
+
+        let missing = client(&["resource", "get", "7"]);
+        assert_eq!(missing.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&missing.stderr),
+            "error: resource 7 does not exist (code: NotFound)\n"
+        );
+
+        let (status, logs) = server.terminate(Duration::from_secs(5));
+        assert!(status.success(), "exit status {status}\n{logs}");
+        assert!(logs.contains("received SIGTERM"), "{logs}");
+        assert!(logs.contains("stopped"), "{logs}");
+    }
+}

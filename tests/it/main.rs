@@ -1,0 +1,8 @@
+//! grpc-scaffold's integration tests, in one binary: the CLI's behaviour, one whole-tree
+//! snapshot per kind, and the generated projects built, linted and run for real.
+
+mod cli;
+mod errors;
+mod generated;
+mod snapshots;
+mod support;

@@ -1,0 +1,91 @@
+//! Helpers shared by the tests: running the CLI, generating projects, and finding tools.
+
+use std::collections::BTreeMap;
+use std::env;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use assert_cmd::assert::Assert;
+use grpc_scaffold::Kind;
+use grpc_scaffold::options::Options;
+
+/// The CLI under test, with colour off.
+pub fn cli() -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::new(env!("CARGO_BIN_EXE_grpc-scaffold"));
+    command.env("NO_COLOR", "1").env_remove("CLICOLOR_FORCE");
+    command
+}
+
+/// The generated project of `kind`, named `name`, in memory.
+pub fn render(name: &str, kind: Kind) -> BTreeMap<PathBuf, String> {
+    grpc_scaffold::generate(&Options::new(name, kind).unwrap()).unwrap()
+}
+
+/// Every file below `dir`, relative to it.
+pub fn tree(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path.strip_prefix(dir).unwrap().to_owned());
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Where the tests keep what they build, shared across kinds and runs so that the dependencies of
+/// the generated projects compile once.
+pub fn work_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
+/// A `PATH` without any directory that holds `protoc`, to prove that nothing needs it.
+pub fn path_without_protoc() -> OsString {
+    let path = env::var_os("PATH").unwrap_or_default();
+    let dirs = env::split_paths(&path).filter(|dir| !dir.join("protoc").exists());
+    env::join_paths(dirs).unwrap()
+}
+
+/// The path of `tool` on `PATH`.
+///
+/// A missing tool fails the test, with a hint: the test command (`./scripts/test`) installs
+/// every tool the tests use, so there is nothing to skip.
+pub fn tool(name: &str) -> PathBuf {
+    let path = env::var_os("PATH").unwrap_or_default();
+    env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "`{name}` is not on PATH; run the tests with `./scripts/test`, which installs it \
+                 into target/tools, or install it yourself (see scripts/test-tools.txt)"
+            )
+        })
+}
+
+/// Run `command`, and fail the test with its output if it fails.
+pub fn run(command: &mut Command) -> Output {
+    let output = command
+        .output()
+        .unwrap_or_else(|err| panic!("failed to start {command:?}: {err}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed with {}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    output
+}
+
+/// The standard error of a CLI run, as text.
+pub fn stderr(assert: &Assert) -> String {
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
