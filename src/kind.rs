@@ -11,6 +11,7 @@ use clap::ValueEnum;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum)]
 pub enum Kind {
     Basic,
+    Extension,
 }
 
 impl Kind {
@@ -18,6 +19,7 @@ impl Kind {
     pub fn id(self) -> &'static str {
         match self {
             Kind::Basic => "basic",
+            Kind::Extension => "extension",
         }
     }
 

@@ -27,8 +27,9 @@ pub struct Project {
     pub summary: String,
     /// The server binary: `billing-plugin-server`.
     pub server_bin: String,
-    /// The client binary, for kinds that ship one: `billing-plugin-client`.
-    pub client_bin: Option<String>,
+    /// The other binaries by role, each built from `src/bin/<role>.rs`:
+    /// `client` -> `billing-plugin-client`.
+    pub bins: BTreeMap<String, String>,
     pub port: u16,
     /// Dependency versions of the generated project, from `templates/versions.toml`.
     pub versions: BTreeMap<String, String>,
@@ -46,7 +47,11 @@ impl Project {
             kind: options.kind.id(),
             summary: manifest.summary.clone(),
             server_bin: format!("{}-server", options.name),
-            client_bin: manifest.client.then(|| format!("{}-client", options.name)),
+            bins: manifest
+                .bins
+                .iter()
+                .map(|role| (role.clone(), format!("{}-{role}", options.name)))
+                .collect(),
             port: manifest.port,
             versions,
             api: Api::default(),

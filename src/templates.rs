@@ -9,7 +9,9 @@
 //! - a segment `dot_x` becomes `.x` (so that `.gitignore` does not apply to this repository);
 //! - a segment `__crate__` becomes the crate name.
 //!
-//! `templates/partials/` holds fragments for `{% include %}`, which produce no file themselves.
+//! `templates/features/<feature>/` holds files that several kinds share but not all, such as the
+//! JWT module; a kind's manifest lists the features it includes. `templates/partials/` holds
+//! fragments for `{% include %}`, which produce no file themselves.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -25,6 +27,8 @@ static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 const COMMON: &str = "common";
 /// Fragments that templates `{% include %}`; they produce no file of their own.
 const PARTIALS: &str = "partials";
+/// Optional shared folders, each included by the kinds whose manifest names it.
+const FEATURES: &str = "features";
 const MANIFEST: &str = "template.toml";
 const VERSIONS: &str = "versions.toml";
 
@@ -36,9 +40,13 @@ pub struct Manifest {
     pub summary: String,
     /// The port the server listens on by default.
     pub port: u16,
-    /// Whether the kind ships a `<name>-client` binary.
+    /// Binaries besides the server, by role: `client` is `src/bin/client.rs`, built as
+    /// `<name>-client`.
     #[serde(default)]
-    pub client: bool,
+    pub bins: Vec<String>,
+    /// Shared folders of `templates/features/` that this kind includes, such as `jwt`.
+    #[serde(default)]
+    pub features: Vec<String>,
 }
 
 /// One file of the template tree.
@@ -79,19 +87,24 @@ pub fn manifest(kind: Kind) -> Result<Manifest> {
 
 /// Load everything needed to render `kind`.
 pub fn load(kind: Kind) -> Result<KindTemplates> {
-    let common = collect(COMMON)?;
-    let own = collect(kind.id())?;
-    let partials = collect(PARTIALS)?;
+    let manifest = manifest(kind)?;
+    // Later layers replace earlier ones at the same output path.
+    let mut layers = vec![collect(COMMON)?];
+    for feature in &manifest.features {
+        layers.push(collect(&format!("{FEATURES}/{feature}"))?);
+    }
+    layers.push(collect(kind.id())?);
 
     let mut outputs: BTreeMap<PathBuf, Template> = BTreeMap::new();
-    for template in common.iter().chain(&own) {
+    for template in layers.iter().flatten() {
         outputs.insert(template.output.clone(), template.clone());
     }
+    layers.push(collect(PARTIALS)?);
 
     Ok(KindTemplates {
-        manifest: manifest(kind)?,
+        manifest,
         versions: parse_toml(VERSIONS)?,
-        all: common.into_iter().chain(own).chain(partials).collect(),
+        all: layers.into_iter().flatten().collect(),
         outputs: outputs.into_values().collect(),
     })
 }

@@ -16,7 +16,9 @@ fn help_shows_examples() {
         .assert()
         .success()
         .stdout(predicate::str::contains("Examples:"))
-        .stdout(predicate::str::contains("grpc-scaffold new billing --kind basic"));
+        .stdout(predicate::str::contains(
+            "grpc-scaffold new billing --kind basic",
+        ));
     cli()
         .args(["new", "--help"])
         .assert()
@@ -49,7 +51,11 @@ fn list_shows_every_kind_with_a_summary() {
 
 #[test]
 fn completions_for_each_shell() {
-    for (shell, marker) in [("bash", "complete -F"), ("zsh", "#compdef"), ("fish", "complete -c")] {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef"),
+        ("fish", "complete -c"),
+    ] {
         cli()
             .args(["completions", shell])
             .assert()
@@ -65,7 +71,11 @@ fn invalid_names_are_refused_with_a_suggestion() {
     let table = [
         ("fn", "Rust keyword", "fn-service"),
         ("1st", "cannot start with a digit", "svc-1st"),
-        ("test", "shadow Rust's built-in `test` crate", "test-service"),
+        (
+            "test",
+            "shadow Rust's built-in `test` crate",
+            "test-service",
+        ),
         ("a/b", "cannot contain a path", "b"),
         ("..", "cannot contain a path", "my-service"),
         ("", "cannot be empty", "my-service"),
@@ -102,9 +112,15 @@ fn unknown_kind_is_a_usage_error_listing_the_kinds() {
         .assert()
         .code(2);
     let stderr = stderr(&assert);
-    assert!(stderr.contains("invalid value 'grpc-web' for '--kind <KIND>'"), "{stderr}");
+    assert!(
+        stderr.contains("invalid value 'grpc-web' for '--kind <KIND>'"),
+        "{stderr}"
+    );
     for kind in grpc_scaffold::Kind::all() {
-        assert!(stderr.contains(kind.id()), "{kind} is not offered: {stderr}");
+        assert!(
+            stderr.contains(kind.id()),
+            "{kind} is not offered: {stderr}"
+        );
     }
     assert!(tree(dir.path()).is_empty());
 }
@@ -117,12 +133,16 @@ fn new_writes_the_project_and_says_what_next() {
         .args(["new", "billing"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("Created basic project `billing` at `billing`"))
+        .stdout(predicate::str::contains(
+            "Created basic project `billing` at `billing`",
+        ))
         .stdout(predicate::str::contains("cargo run --bin billing-server"));
     let files = tree(&dir.path().join("billing"));
     assert!(files.iter().any(|f| f.ends_with("Cargo.toml")));
     assert!(
-        !tree(dir.path()).iter().any(|f| f.to_string_lossy().contains(".grpc-scaffold-")),
+        !tree(dir.path())
+            .iter()
+            .any(|f| f.to_string_lossy().contains(".grpc-scaffold-")),
         "the staging directory was left behind"
     );
 }
@@ -151,7 +171,12 @@ fn dry_run_lists_files_with_sizes_and_writes_nothing() {
         .lines()
         .find(|line| line.ends_with(" Cargo.toml"))
         .unwrap_or_else(|| panic!("Cargo.toml is not listed:\n{stdout}"));
-    let size: usize = cargo_toml.split_whitespace().next().unwrap().parse().unwrap();
+    let size: usize = cargo_toml
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     let rendered = crate::support::render("billing", grpc_scaffold::Kind::Basic);
     assert_eq!(size, rendered[std::path::Path::new("Cargo.toml")].len());
     assert!(stdout.contains("dry run: nothing written"), "{stdout}");
@@ -214,12 +239,21 @@ fn force_overwrites_generated_files_and_keeps_the_rest() {
         .args(["new", "billing", "--force"])
         .assert()
         .success();
-    assert_eq!(fs::read_to_string(project.join("notes.txt")).unwrap(), "mine");
-    assert!(fs::read_to_string(project.join("Cargo.toml")).unwrap().contains("[package]"));
+    assert_eq!(
+        fs::read_to_string(project.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    assert!(fs::read_to_string(project.join("Cargo.toml"))
+        .unwrap()
+        .contains("[package]"));
     let mut expected = generated;
     expected.push("notes.txt".into());
     expected.sort();
-    assert_eq!(tree(&project), expected, "only generated files and the user's remain");
+    assert_eq!(
+        tree(&project),
+        expected,
+        "only generated files and the user's remain"
+    );
 }
 
 #[test]

@@ -11,7 +11,8 @@ fn plain(text: &str) -> String {
 
 #[test]
 fn a_broken_proto_shows_file_line_column_and_snippet() {
-    let source = "syntax = \"proto3\";\n\npackage demo.v1;\n\nmessage Reply {\n  string text = 1\n}\n";
+    let source =
+        "syntax = \"proto3\";\n\npackage demo.v1;\n\nmessage Reply {\n  string text = 1\n}\n";
     let files = BTreeMap::from([(PathBuf::from("proto/demo/v1/api.proto"), source.to_owned())]);
     let err = grpc_scaffold::proto::compile("basic", &files).unwrap_err();
     insta::assert_snapshot!(plain(&report::render(&err)));

@@ -9,8 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use grpc_scaffold::Kind;
 use grpc_scaffold::options::Options;
+use grpc_scaffold::Kind;
 
 use crate::support::{path_without_protoc, run, tool, work_dir};
 
@@ -67,13 +67,18 @@ fn build_test_lint(kind: Kind) {
     );
     run(&mut cargo(&dir, &["build"]));
     run(&mut cargo(&dir, &["test"]));
-    run(&mut cargo(&dir, &["clippy", "--all-targets", "--", "-D", "warnings"]));
+    run(&mut cargo(
+        &dir,
+        &["clippy", "--all-targets", "--", "-D", "warnings"],
+    ));
     run(&mut cargo(&dir, &["fmt", "--check"]));
 }
 
 /// The names in a project appear in lines that rustfmt may wrap; a long one must stay formatted.
 fn fmt_with_a_long_name(kind: Kind) {
-    let dir = work_dir().join("projects").join(format!("{}-long-name", kind.id()));
+    let dir = work_dir()
+        .join("projects")
+        .join(format!("{}-long-name", kind.id()));
     if dir.exists() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -128,21 +133,27 @@ impl Server {
     fn wait_for_port(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(self.address).is_err() {
-            assert!(Instant::now() < deadline, "the server never opened {}", self.address);
+            assert!(
+                Instant::now() < deadline,
+                "the server never opened {}",
+                self.address
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     /// SIGTERM, then the exit status and the logs; fails if it takes longer than `limit`.
     fn terminate(mut self, limit: Duration) -> (std::process::ExitStatus, String) {
-        run(Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()]));
+        run(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
         let deadline = Instant::now() + limit;
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 break status;
             }
-            assert!(Instant::now() < deadline, "the server did not exit within {limit:?}");
+            assert!(
+                Instant::now() < deadline,
+                "the server did not exit within {limit:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         };
         let mut logs = String::new();
@@ -163,7 +174,10 @@ impl Drop for Server {
 }
 
 fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 fn grpcurl(address: SocketAddr, args: &[&str]) -> String {
@@ -175,24 +189,38 @@ fn grpcurl(address: SocketAddr, args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-mod basic {
+/// The checks every kind gets: build, test and lint; hadolint; kubernetes-validate.
+macro_rules! every_kind {
+    ($($module:ident: $kind:expr),* $(,)?) => {$(
+        mod $module {
+            use super::*;
+
+            #[test]
+            fn builds_tests_and_lints_clean() {
+                build_test_lint($kind);
+                fmt_with_a_long_name($kind);
+            }
+
+            #[test]
+            fn dockerfile_passes_hadolint() {
+                hadolint($kind);
+            }
+
+            #[test]
+            fn manifests_validate() {
+                kubernetes_validate($kind);
+            }
+        }
+    )*};
+}
+
+every_kind! {
+    basic: Kind::Basic,
+    extension: Kind::Extension,
+}
+
+mod basic_live {
     use super::*;
-
-    #[test]
-    fn builds_tests_and_lints_clean() {
-        build_test_lint(Kind::Basic);
-        fmt_with_a_long_name(Kind::Basic);
-    }
-
-    #[test]
-    fn dockerfile_passes_hadolint() {
-        hadolint(Kind::Basic);
-    }
-
-    #[test]
-    fn manifests_validate() {
-        kubernetes_validate(Kind::Basic);
-    }
 
     #[test]
     fn serves_grpcurl_and_the_client_then_drains_on_sigterm() {
@@ -207,11 +235,18 @@ mod basic {
             "demo_api.resource.v1.ResourceService",
             "grpc.health.v1.Health",
         ] {
-            assert!(services.lines().any(|l| l == service), "{service} missing:\n{services}");
+            assert!(
+                services.lines().any(|l| l == service),
+                "{service} missing:\n{services}"
+            );
         }
         let reply = grpcurl(
             server.address,
-            &["-d", r#"{"name": "Ada"}"#, "demo_api.greeting.v2.GreetingService/SayHello"],
+            &[
+                "-d",
+                r#"{"name": "Ada"}"#,
+                "demo_api.greeting.v2.GreetingService/SayHello",
+            ],
         );
         assert!(reply.contains(r#""message": "Hello Ada""#), "{reply}");
         let health = grpcurl(server.address, &["grpc.health.v1.Health/Check"]);
@@ -225,7 +260,8 @@ mod basic {
                 .args(args);
             command.output().unwrap()
         };
-        let text = |output: &std::process::Output| String::from_utf8_lossy(&output.stdout).into_owned();
+        let text =
+            |output: &std::process::Output| String::from_utf8_lossy(&output.stdout).into_owned();
 
         let created = client(&["resource", "create", "--name", "invoices"]);
         assert!(created.status.success());
@@ -248,5 +284,79 @@ mod basic {
         assert!(status.success(), "exit status {status}\n{logs}");
         assert!(logs.contains("received SIGTERM"), "{logs}");
         assert!(logs.contains("stopped"), "{logs}");
+    }
+}
+
+mod extension_live {
+    use super::*;
+
+    #[test]
+    fn grpcurl_with_a_minted_token() {
+        let dir = project(Kind::Extension);
+        run(Command::new(tool("make")).arg("dev-keys").current_dir(&dir));
+        run(&mut cargo(&dir, &["build", "--bins"]));
+        let public_key = dir.join("dev-keys/public.pem");
+        let server = Server::start(
+            &binary("demo-api-server"),
+            &[
+                ("PUBLIC_KEY_FILE", public_key.to_str().unwrap()),
+                ("CLIENT_IDS", "1"),
+            ],
+        );
+        let mint = |ttl: &str| {
+            let output = run(Command::new(binary("demo-api-token"))
+                .arg(format!("--ttl-secs={ttl}"))
+                .current_dir(&dir));
+            String::from_utf8(output.stdout).unwrap().trim().to_owned()
+        };
+        let call = |token: &str, config_json: &str| {
+            let body = serde_json::json!({
+                "token": token,
+                "action": "process",
+                "data": [r#"{"id": 1}"#],
+                "config_json": config_json,
+            });
+            Command::new(tool("grpcurl"))
+                .args(["-plaintext", "-d", &body.to_string()])
+                .arg(server.address.to_string())
+                .arg("protos.DataExtension/ExtensionData")
+                .output()
+                .unwrap()
+        };
+
+        let ok = call(&mint("600"), "{}");
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        let reply: String = String::from_utf8_lossy(&ok.stdout)
+            .split_whitespace()
+            .collect();
+        assert_eq!(reply, "{}", "an empty ExtensionResponse");
+
+        let expired = call(&mint("-3600"), "{}");
+        let stderr = String::from_utf8_lossy(&expired.stderr);
+        assert!(!expired.status.success());
+        assert!(stderr.contains("Code: Unauthenticated"), "{stderr}");
+        assert!(
+            stderr.contains("Message: invalid token: token has expired"),
+            "{stderr}"
+        );
+
+        let bad_config = call(&mint("600"), "{oops");
+        let stderr = String::from_utf8_lossy(&bad_config.stderr);
+        assert!(stderr.contains("Code: InvalidArgument"), "{stderr}");
+        assert!(
+            stderr.contains("Message: Invalid config_json: "),
+            "{stderr}"
+        );
+
+        let (status, logs) = server.terminate(Duration::from_secs(5));
+        assert!(status.success(), "exit status {status}\n{logs}");
+        assert!(
+            !logs.contains(&mint("600")[..20]),
+            "a token was logged:\n{logs}"
+        );
     }
 }

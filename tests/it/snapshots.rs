@@ -34,15 +34,27 @@ fn no_template_artefacts() {
     for &kind in Kind::all() {
         for (path, contents) in render(NAME, kind) {
             let path = path.display();
-            assert!(!contents.contains("\n\n\n"), "{kind}: {path} has a run of blank lines");
-            assert!(contents.ends_with('\n'), "{kind}: {path} does not end with a newline");
-            assert!(!contents.ends_with("\n\n"), "{kind}: {path} ends with a blank line");
+            assert!(
+                !contents.contains("\n\n\n"),
+                "{kind}: {path} has a run of blank lines"
+            );
+            assert!(
+                contents.ends_with('\n'),
+                "{kind}: {path} does not end with a newline"
+            );
+            assert!(
+                !contents.ends_with("\n\n"),
+                "{kind}: {path} ends with a blank line"
+            );
             assert!(
                 !contents.lines().any(|line| line.ends_with([' ', '\t'])),
                 "{kind}: {path} has trailing white space"
             );
             for marker in ["{{", "{%", "__crate__", "TODO", "FIXME"] {
-                assert!(!contents.contains(marker), "{kind}: {path} contains `{marker}`");
+                assert!(
+                    !contents.contains(marker),
+                    "{kind}: {path} contains `{marker}`"
+                );
             }
         }
     }

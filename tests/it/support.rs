@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use assert_cmd::assert::Assert;
-use grpc_scaffold::Kind;
 use grpc_scaffold::options::Options;
+use grpc_scaffold::Kind;
 
 /// The CLI under test, with colour off.
 pub fn cli() -> assert_cmd::Command {
