@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::auth::Claims;
+use crate::auth::{Claims, numeric_date};
 
 /// The scope every caller needs.
 pub const REQUIRED_SCOPE: &str = "client_super";
@@ -92,9 +92,9 @@ impl AccessPolicy {
         if !scopes.iter().any(|scope| scope == REQUIRED_SCOPE) {
             return Err(Denied::Scope);
         }
-        let expires_at = claims
-            .get("exp")
-            .and_then(Value::as_u64)
+        let expires_at = numeric_date(&claims, "exp")
+            .ok()
+            .flatten()
             .unwrap_or_default();
         Ok(AccessToken {
             client_id,

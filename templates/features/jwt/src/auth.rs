@@ -78,6 +78,7 @@ pub struct Verifier {
     algorithm: Algorithm,
     key: DecodingKey,
     validation: Validation,
+    leeway: u64,
 }
 
 impl fmt::Debug for Verifier {
@@ -93,20 +94,28 @@ impl Verifier {
     /// Accept only `algorithm`, signed with `key`.
     pub fn new(algorithm: Algorithm, key: DecodingKey, args: &ValidationArgs) -> Self {
         let mut validation = Validation::new(algorithm);
-        validation.leeway = args.jwt_leeway_secs;
-        validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp"]);
+        // `exp` and `nbf` are checked here, since RFC 7519 allows fractional seconds in them
+        // (and PyJWT writes them) while jsonwebtoken takes only integers.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        let mut required = Vec::new();
         if let Some(issuer) = &args.jwt_issuer {
             validation.set_issuer(&[issuer]);
+            required.push("iss");
         }
         match &args.jwt_audience {
-            Some(audience) => validation.set_audience(&[audience]),
+            Some(audience) => {
+                validation.set_audience(&[audience]);
+                required.push("aud");
+            }
             None => validation.validate_aud = false,
         }
+        validation.set_required_spec_claims(&required);
         Self {
             algorithm,
             key,
             validation,
+            leeway: args.jwt_leeway_secs,
         }
     }
 
@@ -115,16 +124,24 @@ impl Verifier {
         if token.is_empty() {
             return Err(TokenError::Missing);
         }
-        jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
-            .map(|data| data.claims)
-            .map_err(|err| self.classify(token, err.into_kind()))
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
+            .map_err(|err| self.classify(token, err.into_kind()))?
+            .claims;
+        let now = now();
+        match numeric_date(&claims, "exp")? {
+            None => return Err(TokenError::MissingClaim("exp".into())),
+            Some(exp) if exp.saturating_add(self.leeway) <= now => return Err(TokenError::Expired),
+            Some(_) => {}
+        }
+        if numeric_date(&claims, "nbf")?.is_some_and(|nbf| nbf > now.saturating_add(self.leeway)) {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(claims)
     }
 
     fn classify(&self, token: &str, kind: ErrorKind) -> TokenError {
         match kind {
             ErrorKind::InvalidSignature => TokenError::Signature,
-            ErrorKind::ExpiredSignature => TokenError::Expired,
-            ErrorKind::ImmatureSignature => TokenError::NotYetValid,
             ErrorKind::MissingRequiredClaim(claim) => TokenError::MissingClaim(claim),
             ErrorKind::InvalidIssuer => TokenError::Issuer,
             ErrorKind::InvalidAudience => TokenError::Audience,
@@ -136,6 +153,18 @@ impl Verifier {
                 _ => TokenError::Malformed,
             },
         }
+    }
+}
+
+/// A NumericDate claim in whole seconds (fractions dropped), if present.
+pub fn numeric_date(claims: &Claims, name: &str) -> Result<Option<u64>, TokenError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(value) => value
+            .as_u64()
+            .or_else(|| value.as_f64().filter(|t| *t >= 0.0).map(|t| t as u64))
+            .map(Some)
+            .ok_or(TokenError::Malformed),
     }
 }
 
