@@ -12,6 +12,7 @@ use clap::ValueEnum;
 pub enum Kind {
     Basic,
     Extension,
+    Streaming,
 }
 
 impl Kind {
@@ -20,6 +21,7 @@ impl Kind {
         match self {
             Kind::Basic => "basic",
             Kind::Extension => "extension",
+            Kind::Streaming => "streaming",
         }
     }
 

@@ -14,8 +14,11 @@ use grpc_scaffold::Kind;
 
 use crate::support::{path_without_protoc, run, tool, work_dir};
 
-/// The name every generated project gets here.
-const NAME: &str = "demo-api";
+/// The name of each kind's project here. The names differ, because projects that share a
+/// target directory must not share a package name: their build outputs would collide.
+fn name(kind: Kind) -> String {
+    format!("demo-{}", kind.id())
+}
 
 /// A generated project on disk, written once per test run and kind.
 fn project(kind: Kind) -> PathBuf {
@@ -23,7 +26,7 @@ fn project(kind: Kind) -> PathBuf {
     let dir = work_dir().join("projects").join(kind.id());
     let mut written = WRITTEN.get_or_init(Mutex::default).lock().unwrap();
     if !written.contains(&kind) {
-        let mut options = Options::new(NAME, kind).unwrap();
+        let mut options = Options::new(&name(kind), kind).unwrap();
         options.destination.clone_from(&dir);
         options.force = true;
         let files = grpc_scaffold::generate(&options).unwrap();
@@ -217,6 +220,7 @@ macro_rules! every_kind {
 every_kind! {
     basic: Kind::Basic,
     extension: Kind::Extension,
+    streaming: Kind::Streaming,
 }
 
 mod basic_live {
@@ -226,13 +230,13 @@ mod basic_live {
     fn serves_grpcurl_and_the_client_then_drains_on_sigterm() {
         let dir = project(Kind::Basic);
         run(&mut cargo(&dir, &["build", "--bins"]));
-        let server = Server::start(&binary("demo-api-server"), &[]);
+        let server = Server::start(&binary("demo-basic-server"), &[]);
 
         let services = grpcurl(server.address, &["list"]);
         for service in [
-            "demo_api.greeting.v1.GreetingService",
-            "demo_api.greeting.v2.GreetingService",
-            "demo_api.resource.v1.ResourceService",
+            "demo_basic.greeting.v1.GreetingService",
+            "demo_basic.greeting.v2.GreetingService",
+            "demo_basic.resource.v1.ResourceService",
             "grpc.health.v1.Health",
         ] {
             assert!(
@@ -245,7 +249,7 @@ mod basic_live {
             &[
                 "-d",
                 r#"{"name": "Ada"}"#,
-                "demo_api.greeting.v2.GreetingService/SayHello",
+                "demo_basic.greeting.v2.GreetingService/SayHello",
             ],
         );
         assert!(reply.contains(r#""message": "Hello Ada""#), "{reply}");
@@ -253,7 +257,7 @@ mod basic_live {
         assert!(health.contains(r#""status": "SERVING""#), "{health}");
 
         let client = |args: &[&str]| {
-            let mut command = Command::new(binary("demo-api-client"));
+            let mut command = Command::new(binary("demo-basic-client"));
             command
                 .arg("--server")
                 .arg(format!("http://{}", server.address))
@@ -297,14 +301,14 @@ mod extension_live {
         run(&mut cargo(&dir, &["build", "--bins"]));
         let public_key = dir.join("dev-keys/public.pem");
         let server = Server::start(
-            &binary("demo-api-server"),
+            &binary("demo-extension-server"),
             &[
                 ("PUBLIC_KEY_FILE", public_key.to_str().unwrap()),
                 ("CLIENT_IDS", "1"),
             ],
         );
         let mint = |ttl: &str| {
-            let output = run(Command::new(binary("demo-api-token"))
+            let output = run(Command::new(binary("demo-extension-token"))
                 .arg(format!("--ttl-secs={ttl}"))
                 .current_dir(&dir));
             String::from_utf8(output.stdout).unwrap().trim().to_owned()
@@ -357,6 +361,91 @@ mod extension_live {
         assert!(
             !logs.contains(&mint("600")[..20]),
             "a token was logged:\n{logs}"
+        );
+    }
+}
+
+mod streaming_live {
+    use super::*;
+
+    const SECRET: &str = "a secret for the live test, over 32 bytes";
+
+    fn serve() -> Server {
+        let dir = project(Kind::Streaming);
+        run(&mut cargo(&dir, &["build", "--bins"]));
+        Server::start(
+            &binary("demo-streaming-server"),
+            &[
+                ("JWT_SECRET", SECRET),
+                ("STREAM_MESSAGES", "3"),
+                ("STREAM_INTERVAL_MS", "50"),
+            ],
+        )
+    }
+
+    fn expected(user: &str) -> String {
+        (1..=3).fold(String::new(), |mut lines, n| {
+            lines.push_str(&format!("Hello {user}, this is message {n}\n"));
+            lines
+        })
+    }
+
+    #[test]
+    fn the_generated_client_streams_for_two_users() {
+        let server = serve();
+        let output = run(Command::new(binary("demo-streaming-client"))
+            .args([
+                "--server",
+                &format!("http://{}", server.address),
+                "Alice",
+                "Bob",
+            ])
+            .env("JWT_SECRET", SECRET));
+        let rule = "-".repeat(40);
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            format!(
+                "Streaming data for Alice:\n{}{rule}\nStreaming data for Bob:\n{}{rule}\n",
+                expected("Alice"),
+                expected("Bob")
+            )
+        );
+
+        let wrong_secret = Command::new(binary("demo-streaming-client"))
+            .args(["--server", &format!("http://{}", server.address), "Alice"])
+            .env("JWT_SECRET", "not the secret, though long enough to pass")
+            .output()
+            .unwrap();
+        assert_eq!(wrong_secret.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&wrong_secret.stderr),
+            "Error: Invalid authorization token (Code: Unauthenticated)\n"
+        );
+
+        let (status, logs) = server.terminate(Duration::from_secs(5));
+        assert!(status.success(), "exit status {status}\n{logs}");
+    }
+
+    /// A Python client built on `grpcio` and `PyJWT`, with hand-encoded messages: the peer that the
+    /// streaming kind must keep working for.
+    #[test]
+    fn a_python_grpcio_client_works_unchanged() {
+        let server = serve();
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/peers/streaming_client.py");
+        let output = run(Command::new(tool("python3")).arg(script).args([
+            &server.address.to_string(),
+            SECRET,
+            "Alice",
+            "Bob",
+        ]));
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            format!(
+                "Streaming data for Alice:\n{}Streaming data for Bob:\n{}",
+                expected("Alice"),
+                expected("Bob")
+            )
         );
     }
 }

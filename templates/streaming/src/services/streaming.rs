@@ -1,0 +1,123 @@
+//! `streaming.StreamingService/StreamData`: authenticate the caller from the `authorization`
+//! metadata, then stream its greetings, paced by a timer. A stream costs no thread: thousands
+//! run at once, and one whose client goes away is dropped, and stops, at once.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde_json::Value;
+use tokio::time::MissedTickBehavior;
+use tokio_stream::wrappers::IntervalStream;
+use tokio_stream::{Stream, StreamExt as _};
+use tonic::{Request, Response, Status};
+
+use crate::auth::{TokenError, Verifier};
+use crate::config::Config;
+use crate::proto::streaming::streaming_service_server::StreamingService;
+use crate::proto::streaming::{StreamRequest, StreamResponse};
+
+/// The messages the seed service answered with, which its clients may match on.
+const MISSING: &str = "Authorization token is missing";
+const EXPIRED: &str = "Authorization token has expired";
+const INVALID: &str = "Invalid authorization token";
+const NO_USER: &str = "Invalid token payload";
+
+/// The `StreamingService`.
+#[derive(Debug)]
+pub struct Streaming {
+    verifier: Verifier,
+    messages: u32,
+    interval: Duration,
+    active: Arc<AtomicUsize>,
+}
+
+impl Streaming {
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        let key = DecodingKey::from_secret(&config.secret.load()?);
+        Ok(Self {
+            verifier: Verifier::new(Algorithm::HS256, key, &config.validation),
+            messages: config.stream_messages,
+            interval: config.stream_interval(),
+            active: Arc::default(),
+        })
+    }
+
+    /// A live count of the streams being served.
+    pub fn active_streams(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.active)
+    }
+
+    /// The user that the request's token names.
+    fn authenticate<T>(&self, request: &Request<T>) -> Result<String, Status> {
+        let token = request
+            .metadata()
+            .get("authorization")
+            .and_then(|value| value.to_str().ok())
+            .map(|value| value.strip_prefix("Bearer ").unwrap_or(value).trim())
+            .unwrap_or_default();
+        let claims = self.verifier.verify(token).map_err(|err| match err {
+            TokenError::Missing => Status::unauthenticated(MISSING),
+            TokenError::Expired => Status::unauthenticated(EXPIRED),
+            _ => Status::unauthenticated(INVALID),
+        })?;
+        match claims.get("user_id") {
+            Some(Value::String(user)) if !user.is_empty() => Ok(user.clone()),
+            Some(Value::Number(user)) => Ok(user.to_string()),
+            _ => Err(Status::unauthenticated(NO_USER)),
+        }
+    }
+}
+
+/// Counts a stream as active for as long as it lives.
+struct ActiveStream(Arc<AtomicUsize>);
+
+impl ActiveStream {
+    fn start(active: &Arc<AtomicUsize>) -> Self {
+        active.fetch_add(1, Ordering::Relaxed);
+        Self(Arc::clone(active))
+    }
+}
+
+impl Drop for ActiveStream {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[tonic::async_trait]
+impl StreamingService for Streaming {
+    type StreamDataStream = Pin<Box<dyn Stream<Item = Result<StreamResponse, Status>> + Send>>;
+
+    async fn stream_data(
+        &self,
+        request: Request<StreamRequest>,
+    ) -> Result<Response<Self::StreamDataStream>, Status> {
+        let user = self.authenticate(&request)?;
+        let requested = request.into_inner().user_id;
+        if !requested.is_empty() && requested != user {
+            return Err(Status::permission_denied(format!(
+                "user_id `{requested}` does not match the token's user"
+            )));
+        }
+        tracing::info!(%user, messages = self.messages, "stream started");
+
+        let active = ActiveStream::start(&self.active);
+        let mut ticks = tokio::time::interval(self.interval);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut sent = 0;
+        let stream = IntervalStream::new(ticks)
+            .take(self.messages as usize)
+            .map(move |_| {
+                // Owned by the stream: dropped, and uncounted, when the stream ends or is cancelled.
+                let _active = &active;
+                sent += 1;
+                Ok(StreamResponse {
+                    message: format!("Hello {user}, this is message {sent}"),
+                })
+            });
+        Ok(Response::new(Box::pin(stream)))
+    }
+}
