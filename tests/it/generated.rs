@@ -2,6 +2,7 @@
 //! with clippy and rustfmt (with no `protoc` anywhere), its Dockerfile checked with hadolint and
 //! its manifests with kubernetes-validate, and its server run and called over the network.
 
+use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -384,10 +385,11 @@ mod streaming_live {
     }
 
     fn expected(user: &str) -> String {
-        (1..=3).fold(String::new(), |mut lines, n| {
-            lines.push_str(&format!("Hello {user}, this is message {n}\n"));
-            lines
-        })
+        let mut lines = String::new();
+        for n in 1..=3 {
+            let _ = writeln!(lines, "Hello {user}, this is message {n}");
+        }
+        lines
     }
 
     #[test]
