@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use grpc_scaffold::options::Options;
 use grpc_scaffold::Kind;
 
-use crate::support::{path_without_protoc, run, tool, work_dir};
+use crate::support::{path_without_protoc, python_with, run, tool, work_dir};
 
 /// The name of each kind's project here. The names differ, because projects that share a
 /// target directory must not share a package name: their build outputs would collide.
@@ -435,7 +435,7 @@ mod streaming_live {
         let server = serve();
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/peers/streaming_client.py");
-        let output = run(Command::new(tool("python3")).arg(script).args([
+        let output = run(Command::new(python_with(&["grpc", "jwt"])).arg(script).args([
             &server.address.to_string(),
             SECRET,
             "Alice",

@@ -89,3 +89,17 @@ pub fn run(command: &mut Command) -> Output {
 pub fn stderr(assert: &Assert) -> String {
     String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
 }
+
+/// A `python3` that can import `modules`, which the test command installs into its venv.
+pub fn python_with(modules: &[&str]) -> PathBuf {
+    let python = tool("python3");
+    let imports = format!("import {}", modules.join(", "));
+    let status = Command::new(&python).args(["-c", &imports]).output();
+    assert!(
+        status.is_ok_and(|output| output.status.success()),
+        "`{}` cannot `{imports}`; run the tests with `./scripts/test`, which installs the Python \
+         packages into target/tools, or install them yourself (see scripts/test-tools.txt)",
+        python.display()
+    );
+    python
+}
