@@ -13,6 +13,7 @@ pub enum Kind {
     Basic,
     Extension,
     Streaming,
+    Tyk,
 }
 
 impl Kind {
@@ -22,6 +23,7 @@ impl Kind {
             Kind::Basic => "basic",
             Kind::Extension => "extension",
             Kind::Streaming => "streaming",
+            Kind::Tyk => "tyk",
         }
     }
 

@@ -222,6 +222,7 @@ every_kind! {
     basic: Kind::Basic,
     extension: Kind::Extension,
     streaming: Kind::Streaming,
+    tyk: Kind::Tyk,
 }
 
 mod basic_live {
@@ -435,12 +436,9 @@ mod streaming_live {
         let server = serve();
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/peers/streaming_client.py");
-        let output = run(Command::new(python_with(&["grpc", "jwt"])).arg(script).args([
-            &server.address.to_string(),
-            SECRET,
-            "Alice",
-            "Bob",
-        ]));
+        let output = run(Command::new(python_with(&["grpc", "jwt"]))
+            .arg(script)
+            .args([&server.address.to_string(), SECRET, "Alice", "Bob"]));
         assert_eq!(
             String::from_utf8_lossy(&output.stdout),
             format!(
@@ -449,5 +447,156 @@ mod streaming_live {
                 expected("Bob")
             )
         );
+    }
+}
+
+mod tyk_live {
+    use super::*;
+
+    fn serve() -> (PathBuf, Server) {
+        let dir = project(Kind::Tyk);
+        run(&mut cargo(&dir, &["build", "--bins"]));
+        let server = Server::start(
+            &binary("demo-tyk-server"),
+            &[("HMAC_SECRET", "a secret for the live test")],
+        );
+        (dir, server)
+    }
+
+    /// grpcurl, sending a `testdata/` payload through reflection; the reply as JSON.
+    fn send(dir: &Path, server: &Server, method: &str, payload: &str) -> serde_json::Value {
+        let input = std::fs::File::open(dir.join("testdata").join(payload)).unwrap();
+        let output = run(Command::new(tool("grpcurl"))
+            .args(["-plaintext", "-d", "@"])
+            .arg(server.address.to_string())
+            .arg(format!("coprocess.Dispatcher/{method}"))
+            .stdin(input));
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+
+    #[test]
+    fn testdata_payloads_through_grpcurl() {
+        let (dir, server) = serve();
+
+        let pre = send(&dir, &server, "Dispatch", "pre.json");
+        assert_eq!(pre["request"]["setHeaders"]["X-Plugin"], "rust", "{pre}");
+        assert_eq!(pre["request"]["addParams"]["plugin"], "rust", "{pre}");
+        assert_eq!(pre["request"]["params"]["status"], "available", "{pre}");
+
+        let auth = send(&dir, &server, "Dispatch", "custom_key_check.json");
+        let overrides = &auth["request"]["returnOverrides"];
+        assert_eq!(overrides["responseCode"], 401, "{auth}");
+        assert_eq!(
+            overrides["responseError"], "missing Authorization header",
+            "{auth}"
+        );
+
+        let post = send(&dir, &server, "Dispatch", "post.json");
+        assert_eq!(
+            post["request"]["deleteHeaders"],
+            serde_json::json!(["Authorization"])
+        );
+
+        let response = send(&dir, &server, "Dispatch", "response.json");
+        assert_eq!(
+            response["response"]["headers"]["X-Plugin"], "rust",
+            "{response}"
+        );
+
+        let event = send(&dir, &server, "DispatchEvent", "event.json");
+        assert_eq!(event, serde_json::json!({}));
+
+        let (status, logs) = server.terminate(Duration::from_secs(5));
+        assert!(status.success(), "exit status {status}\n{logs}");
+        assert!(logs.contains("hook=\"Pre\""), "{logs}");
+        assert!(
+            logs.contains("api=\"ce6528c0af7b43206b9cf736a5e5d1b4\""),
+            "{logs}"
+        );
+        assert!(
+            !logs.contains("c2lnbmF0dXJl"),
+            "a credential was logged:\n{logs}"
+        );
+    }
+
+    /// An Object encoded by hand from the protocol's field numbers, through Python grpcio.
+    #[test]
+    fn the_wire_format_matches_the_gateways() {
+        let (_dir, server) = serve();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/peers/tyk_wire.py");
+        let output = Command::new(python_with(&["grpc"]))
+            .arg(script)
+            .arg(server.address.to_string())
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{report}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            report.lines().filter(|l| l.starts_with("ok: ")).count(),
+            9,
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn gateway_files_are_valid_and_name_the_hooks() {
+        let dir = project(Kind::Tyk);
+        let json = |path: &str| -> serde_json::Value {
+            let text = std::fs::read_to_string(dir.join(path)).unwrap();
+            serde_json::from_str(&text).unwrap_or_else(|err| panic!("{path}: {err}"))
+        };
+        let conf = json("tyk/tyk.conf");
+        assert_eq!(conf["coprocess_options"]["enable_coprocess"], true);
+        assert_eq!(
+            conf["coprocess_options"]["coprocess_grpc_server"],
+            "tcp://plugin:5555"
+        );
+
+        let classic = json("tyk/apps/classic.json");
+        assert_eq!(classic["enable_coprocess_auth"], true);
+        let middleware = &classic["custom_middleware"];
+        assert_eq!(middleware["driver"], "grpc");
+        assert_eq!(middleware["auth_check"]["name"], "MyAuthCheck");
+
+        let oas = json("tyk/apps/oas.json");
+        let tyk = &oas["x-tyk-api-gateway"];
+        assert_eq!(
+            tyk["middleware"]["global"]["pluginConfig"]["driver"],
+            "grpc"
+        );
+        assert_eq!(
+            tyk["server"]["authentication"]["custom"]["config"]["functionName"],
+            "MyAuthCheck"
+        );
+
+        let hooks = std::fs::read_to_string(dir.join("src/hooks.rs")).unwrap();
+        for name in [
+            "MyPrePluginMiddleware",
+            "MyAuthCheck",
+            "MyPostKeyAuth",
+            "MyPostMiddleware",
+            "MyResponseMiddleware",
+        ] {
+            assert!(
+                hooks.contains(&format!("\"{name}\"")),
+                "{name} is not registered"
+            );
+            assert!(
+                classic.to_string().contains(name),
+                "{name} is not in classic.json"
+            );
+            assert!(oas.to_string().contains(name), "{name} is not in oas.json");
+        }
+
+        let compose = dir.join("tyk/docker-compose.yml");
+        run(Command::new(python_with(&["yaml"]))
+            .args(["-c", "import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); assert set(d['services']) == {'plugin', 'redis', 'gateway'}, d"])
+            .arg(compose));
+        let env = std::fs::read_to_string(dir.join("tyk/gateway.env")).unwrap();
+        assert!(env.contains("TYK_GW_COPROCESSOPTIONS_COPROCESSGRPCSERVER=tcp://plugin:5555"));
     }
 }

@@ -1,0 +1,209 @@
+//! Typed helpers for the changes a hook makes to an [`Object`], so that no hook assembles
+//! protobuf by hand. Each writes the fields the gateway actually applies: `set_headers` rather
+//! than `headers`, `raw_body` rather than `body`, and for responses `multivalue_headers` in step
+//! with `headers`.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::proto::coprocess::{
+    Header, MiniRequestObject, Object, ResponseObject, ReturnOverrides, SessionState,
+};
+
+/// How a custom-auth hook refuses a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// 400: the credentials are malformed.
+    BadRequest,
+    /// 401: the credentials are missing or wrong.
+    Unauthorized,
+    /// 403: the credentials are fine, but not allowed here.
+    Forbidden,
+}
+
+impl Rejection {
+    pub fn status(self) -> i32 {
+        match self {
+            Self::BadRequest => 400,
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
+        }
+    }
+}
+
+/// Changes to the request, session and response of an [`Object`].
+pub trait ObjectExt {
+    /// A request header, by case-insensitive name.
+    fn header(&self, name: &str) -> Option<&str>;
+    /// Set a header on the request that goes upstream.
+    fn set_header(&mut self, name: &str, value: &str);
+    /// Remove a header from the request that goes upstream.
+    fn delete_header(&mut self, name: &str);
+    /// Add a query parameter to the request that goes upstream.
+    fn add_param(&mut self, name: &str, value: &str);
+    /// Remove a query parameter from the request that goes upstream.
+    fn delete_param(&mut self, name: &str);
+    /// Rewrite the URL (path and query) that goes upstream.
+    fn set_url(&mut self, url: &str);
+    /// Rewrite the method that goes upstream.
+    fn set_method(&mut self, method: &str);
+    /// Replace the body that goes upstream.
+    fn set_body(&mut self, body: impl Into<Vec<u8>>);
+    /// Answer the client directly, without calling the upstream.
+    fn respond(&mut self, status: i32, body: &str, headers: &[(&str, &str)]);
+    /// Accept a custom-auth request: the gateway stores `session` for the key `key_id`, and may
+    /// reuse it without calling the plugin for `cache_for`.
+    fn accept(&mut self, key_id: &str, session: SessionState, cache_for: Duration);
+    /// Refuse a custom-auth request with 400, 401 or 403 and a message.
+    fn reject(&mut self, rejection: Rejection, message: &str);
+    /// Set the response status (Response hooks).
+    fn set_response_status(&mut self, status: i32);
+    /// Set a response header, replacing every value it had (Response hooks).
+    fn set_response_header(&mut self, name: &str, value: &str);
+    /// Remove a response header (Response hooks).
+    fn delete_response_header(&mut self, name: &str);
+    /// Replace the response body (Response hooks).
+    fn set_response_body(&mut self, body: impl Into<Vec<u8>>);
+}
+
+impl ObjectExt for Object {
+    fn header(&self, name: &str) -> Option<&str> {
+        let headers = &self.request.as_ref()?.headers;
+        headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    fn set_header(&mut self, name: &str, value: &str) {
+        let request = request(self);
+        request
+            .delete_headers
+            .retain(|h| !h.eq_ignore_ascii_case(name));
+        request
+            .set_headers
+            .insert(name.to_owned(), value.to_owned());
+    }
+
+    fn delete_header(&mut self, name: &str) {
+        let request = request(self);
+        request
+            .set_headers
+            .retain(|h, _| !h.eq_ignore_ascii_case(name));
+        request.delete_headers.push(name.to_owned());
+    }
+
+    fn add_param(&mut self, name: &str, value: &str) {
+        let request = request(self);
+        request.delete_params.retain(|p| p != name);
+        request.add_params.insert(name.to_owned(), value.to_owned());
+    }
+
+    fn delete_param(&mut self, name: &str) {
+        let request = request(self);
+        request.add_params.remove(name);
+        request.delete_params.push(name.to_owned());
+    }
+
+    fn set_url(&mut self, url: &str) {
+        url.clone_into(&mut request(self).url);
+    }
+
+    fn set_method(&mut self, method: &str) {
+        method.clone_into(&mut request(self).method);
+    }
+
+    fn set_body(&mut self, body: impl Into<Vec<u8>>) {
+        let request = request(self);
+        request.raw_body = body.into();
+        request.body = String::from_utf8_lossy(&request.raw_body).into_owned();
+    }
+
+    fn respond(&mut self, status: i32, body: &str, headers: &[(&str, &str)]) {
+        request(self).return_overrides = Some(ReturnOverrides {
+            response_code: status,
+            response_error: body.to_owned(),
+            response_body: body.to_owned(),
+            headers: to_map(headers),
+            override_error: status >= 400,
+        });
+    }
+
+    fn accept(&mut self, key_id: &str, mut session: SessionState, cache_for: Duration) {
+        let now = unix_now();
+        session.last_updated = now.to_string();
+        session.id_extractor_deadline = now.saturating_add(secs(cache_for));
+        session
+            .metadata
+            .insert("token".to_owned(), key_id.to_owned());
+        self.metadata.insert("token".to_owned(), key_id.to_owned());
+        self.session = Some(session);
+    }
+
+    fn reject(&mut self, rejection: Rejection, message: &str) {
+        request(self).return_overrides = Some(ReturnOverrides {
+            response_code: rejection.status(),
+            response_error: message.to_owned(),
+            ..ReturnOverrides::default()
+        });
+    }
+
+    fn set_response_status(&mut self, status: i32) {
+        response(self).status_code = status;
+    }
+
+    fn set_response_header(&mut self, name: &str, value: &str) {
+        let response = response(self);
+        response
+            .headers
+            .retain(|key, _| !key.eq_ignore_ascii_case(name));
+        response.headers.insert(name.to_owned(), value.to_owned());
+        response
+            .multivalue_headers
+            .retain(|header| !header.key.eq_ignore_ascii_case(name));
+        response.multivalue_headers.push(Header {
+            key: name.to_owned(),
+            values: vec![value.to_owned()],
+        });
+    }
+
+    fn delete_response_header(&mut self, name: &str) {
+        let response = response(self);
+        response
+            .headers
+            .retain(|key, _| !key.eq_ignore_ascii_case(name));
+        response
+            .multivalue_headers
+            .retain(|header| !header.key.eq_ignore_ascii_case(name));
+    }
+
+    fn set_response_body(&mut self, body: impl Into<Vec<u8>>) {
+        let response = response(self);
+        response.raw_body = body.into();
+        response.body = String::from_utf8_lossy(&response.raw_body).into_owned();
+    }
+}
+
+fn request(object: &mut Object) -> &mut MiniRequestObject {
+    object.request.get_or_insert_with(Default::default)
+}
+
+fn response(object: &mut Object) -> &mut ResponseObject {
+    object.response.get_or_insert_with(Default::default)
+}
+
+fn to_map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+        .collect()
+}
+
+fn secs(duration: Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, secs)
+}
