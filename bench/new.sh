@@ -23,8 +23,8 @@ measure() {
   printf '%s\n' "${times[@]}" | sort -g | awk '{ t[NR] = $1 } END { printf "%8.1f %8.1f\n", t[int((NR + 1) / 2)], t[1] }'
 }
 
-printf '%-24s %8s %8s\n' "command" "median" "fastest"
-printf '%-24s %s\n' "cargo new (baseline)" "$(measure cargo new --vcs none --quiet)"
+printf '%-32s %8s %8s\n' "command" "median" "fastest"
+printf '%-32s %s\n' "cargo new (baseline)" "$(measure cargo new --vcs none --quiet)"
 for kind in $("$bin" list | awk '{ print $1 }'); do
-  printf '%-24s %s\n' "grpc-scaffold --kind $kind" "$(measure "$bin" new bench-svc --kind "$kind" -o)"
+  printf '%-32s %s\n' "grpc-scaffold --kind $kind" "$(measure "$bin" new bench-svc --kind "$kind" -o)"
 done

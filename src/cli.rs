@@ -11,6 +11,8 @@ const EXAMPLES: &str = "\
 Examples:
   grpc-scaffold new billing --kind basic          Write ./billing, a versioned CRUD API
   grpc-scaffold new billing -o services/billing   Choose the destination directory
+  grpc-scaffold new billing --proto api/billing.proto -I api
+                                                  Serve the services of your own protos
   grpc-scaffold new billing --dry-run             List the files, write nothing
   grpc-scaffold list                              Show every kind
   grpc-scaffold completions bash > /etc/bash_completion.d/grpc-scaffold";
@@ -42,9 +44,18 @@ pub struct NewArgs {
     /// The project name: a Cargo package name such as `billing-plugin`
     pub name: String,
 
-    /// What kind of server to write (see `grpc-scaffold list`)
-    #[arg(short, long, value_enum, default_value_t = Kind::Basic)]
-    pub kind: Kind,
+    /// What kind of server to write (see `grpc-scaffold list`) [default: basic, or custom
+    /// with --proto]
+    #[arg(short, long, value_enum)]
+    pub kind: Option<Kind>,
+
+    /// A .proto file whose services to serve (repeatable); implies `--kind custom`
+    #[arg(long = "proto", value_name = "FILE")]
+    pub protos: Vec<PathBuf>,
+
+    /// A directory to find imports in (repeatable) [default: the directory of each --proto]
+    #[arg(short = 'I', long = "include", value_name = "DIR", requires = "protos")]
+    pub includes: Vec<PathBuf>,
 
     /// The directory to write into [default: ./<NAME>]
     #[arg(short, long, value_name = "DIR")]

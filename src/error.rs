@@ -44,6 +44,63 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// `--kind custom` without a proto file.
+    #[error("the `custom` kind needs at least one `--proto` file")]
+    #[diagnostic(help("pass the files whose services to serve: `--proto api/service.proto`"))]
+    NoProtos,
+
+    /// `--proto` with a kind that brings its own protos.
+    #[error("`--proto` cannot be used with `--kind {kind}`, which brings its own protos")]
+    #[diagnostic(help("drop `--kind` (or use `--kind custom`) to serve your own protos"))]
+    ProtosWithKind { kind: crate::Kind },
+
+    /// A `--proto` path that cannot be read.
+    #[error("cannot read the proto file `{}`: {source}", path.display())]
+    #[diagnostic(help("check the path given to `--proto`"))]
+    ProtoFile {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    /// A `--proto` path outside every include directory.
+    #[error("the proto file `{}` is not under any include directory", path.display())]
+    #[diagnostic(help("pass the directory that its imports are relative to with `-I DIR`"))]
+    NotIncluded { path: PathBuf },
+
+    /// An import that no include directory holds.
+    #[error("import `{import}` not found; searched {}", searched.iter().map(|d| format!("`{}`", d.display())).collect::<Vec<_>>().join(", "))]
+    #[diagnostic(help("pass the directory that holds it with `-I DIR`"))]
+    ImportNotFound {
+        import: String,
+        searched: Vec<PathBuf>,
+    },
+
+    /// A `--proto` file that defines no service.
+    #[error("`{}` defines no service", path.display())]
+    #[diagnostic(help(
+        "pass only files with services to `--proto`; files they import are found through `-I`"
+    ))]
+    NoService { path: PathBuf },
+
+    /// Two proto names that become the same Rust name.
+    #[error("{what} `{first}` and `{second}` both become `{rust}` in Rust")]
+    #[diagnostic(help("rename one of them in the proto file"))]
+    NameCollision {
+        what: &'static str,
+        first: String,
+        second: String,
+        rust: String,
+    },
+
+    /// A user's proto file does not compile.
+    #[error("failed to compile `{}`", path.display())]
+    UserProto {
+        path: PathBuf,
+        #[related]
+        errors: Vec<protox::Error>,
+    },
+
     /// A bundled proto file does not compile.
     #[error("failed to compile the protos of kind `{kind}`")]
     #[diagnostic(help(

@@ -14,6 +14,7 @@ pub enum Kind {
     Extension,
     Streaming,
     Tyk,
+    Custom,
 }
 
 impl Kind {
@@ -24,6 +25,7 @@ impl Kind {
             Kind::Extension => "extension",
             Kind::Streaming => "streaming",
             Kind::Tyk => "tyk",
+            Kind::Custom => "custom",
         }
     }
 

@@ -5,13 +5,16 @@
 //! 1. [`cli`] parses what the user typed, and [`options`] validates it: the name, the kind and
 //!    the destination are checked before anything is rendered.
 //! 2. [`templates`] loads the kind's embedded template folder and its manifest.
-//! 3. [`render`] renders the kind's `.proto` files, and [`proto`] compiles them in memory with
-//!    protox into the typed [`model`], so a broken proto is an error here, not a broken project.
-//! 4. [`render`] renders every other file from the model, in memory.
+//! 3. [`render`] renders the kind's `.proto` files (or, for `custom`, the user's are read), and
+//!    [`proto`] compiles them with protox into the typed [`model`], so a broken proto is an
+//!    error here, not a broken project.
+//! 4. [`render`] renders every other file from the model, in memory; for kinds whose code
+//!    depends on the user's names, [`format`] runs it through rustfmt.
 //! 5. [`write`] puts the files on disk, last, through a temporary directory.
 
 pub mod cli;
 pub mod error;
+pub mod format;
 pub mod kind;
 pub mod model;
 pub mod naming;
@@ -40,9 +43,20 @@ pub fn generate(options: &Options) -> Result<Files> {
     let renderer = Renderer::new(&templates)?;
     let mut project = Project::new(options, &templates.manifest, templates.versions.clone());
 
-    let mut files = renderer.protos(&project)?;
-    project.api = proto::compile(options.kind.id(), &files)?;
-    files.extend(renderer.rest(&project)?);
+    let mut files = if options.kind == Kind::Custom {
+        let (api, protos) = proto::compile_user(&options.protos, &options.includes)?;
+        project.api = api;
+        protos
+    } else {
+        let protos = renderer.protos(&project)?;
+        project.api = proto::compile(options.kind.id(), &protos)?;
+        protos
+    };
+    let mut code = renderer.rest(&project)?;
+    if templates.manifest.rustfmt {
+        format::rust_files(&mut code);
+    }
+    files.extend(code);
     Ok(files)
 }
 

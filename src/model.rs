@@ -77,8 +77,11 @@ pub struct Service {
     /// The fully qualified name: `billing.greeting.v1.GreetingService`.
     pub full_name: String,
     pub package: String,
-    /// The Rust path of the package module: `crate::proto::billing::greeting::v1`.
+    /// The Rust path of the package module, from the crate root: `proto::billing::greeting::v1`.
     pub module_path: String,
+    /// A module name of its own among the services, for the file that implements it:
+    /// `greeting_service`, or `billing_v1_greeting_service` where two packages share the name.
+    pub module_name: String,
     /// tonic's server module and type: `greeting_service_server`, `GreetingServiceServer`.
     pub server_module: String,
     pub server_type: String,
@@ -87,6 +90,11 @@ pub struct Service {
     pub client_type: String,
     /// The trait the user implements: `GreetingService`.
     pub trait_name: String,
+    /// Whether a method streams responses, takes a stream, or uses the crate's own messages
+    /// (rather than only `()` and Google's well-known types).
+    pub streams_out: bool,
+    pub streams_in: bool,
+    pub uses_proto: bool,
     pub methods: Vec<Method>,
 }
 
@@ -101,6 +109,12 @@ pub struct Method {
     /// Fully qualified message names.
     pub input: String,
     pub output: String,
+    /// The Rust types, as paths from the crate's `proto` module (`proto::a::v1::Reply`), or
+    /// `()` and `::prost_types::...` for Google's well-known types.
+    pub input_type: String,
+    pub output_type: String,
+    /// An expression for a default request message: `()` or `proto::a::v1::Request::default()`.
+    pub default_input: String,
     pub client_streaming: bool,
     pub server_streaming: bool,
     /// The associated type tonic declares for a server-streaming method: `SayHelloStream`.

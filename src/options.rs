@@ -19,6 +19,10 @@ pub struct Options {
     pub destination: PathBuf,
     pub force: bool,
     pub dry_run: bool,
+    /// The user's proto files, for `custom`.
+    pub protos: Vec<PathBuf>,
+    /// Where their imports are found; empty means each file's directory.
+    pub includes: Vec<PathBuf>,
 }
 
 impl Options {
@@ -40,6 +44,8 @@ impl Options {
             destination: PathBuf::from(name),
             force: false,
             dry_run: false,
+            protos: Vec::new(),
+            includes: Vec::new(),
         })
     }
 }
@@ -48,7 +54,16 @@ impl TryFrom<NewArgs> for Options {
     type Error = Error;
 
     fn try_from(args: NewArgs) -> Result<Self> {
-        let mut options = Options::new(&args.name, args.kind)?;
+        let kind = match (args.kind, args.protos.is_empty()) {
+            (None, true) => Kind::Basic,
+            (None | Some(Kind::Custom), false) => Kind::Custom,
+            (Some(Kind::Custom), true) => return Err(Error::NoProtos),
+            (Some(kind), false) => return Err(Error::ProtosWithKind { kind }),
+            (Some(kind), true) => kind,
+        };
+        let mut options = Options::new(&args.name, kind)?;
+        options.protos = args.protos;
+        options.includes = args.includes;
         if let Some(output) = args.output {
             options.destination = output;
         }

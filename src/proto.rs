@@ -1,15 +1,22 @@
-//! The proto stage: compile the rendered `.proto` files in memory with protox, and turn the
-//! descriptors into the [`Api`] model. This is the only module that sees descriptors.
+//! The proto stage: compile the protos with protox, and turn the descriptors into the [`Api`]
+//! model. This is the only module that sees descriptors.
+//!
+//! A kind's bundled protos are rendered first and compiled in memory; the `custom` kind's come
+//! from the user's disk, with include directories, and are copied into the project.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
-use protox::prost_reflect::{MethodDescriptor, ServiceDescriptor};
+use protox::prost_reflect::{
+    DescriptorPool, MessageDescriptor, MethodDescriptor, ServiceDescriptor,
+};
 
 use crate::error::{Error, Result};
 use crate::model::{Api, Method, Service};
 use crate::naming;
+use crate::render::Files;
 
 /// The folder of the generated project that holds the protos, and the include root of its build.rs.
 pub const PROTO_ROOT: &str = "proto";
@@ -28,8 +35,8 @@ impl FileResolver for MemoryResolver {
     }
 }
 
-/// Compile `files` (paths of the generated project, under `proto/`) into the API model.
-pub fn compile(kind: &str, files: &BTreeMap<PathBuf, String>) -> Result<Api> {
+/// Compile a kind's rendered `files` (paths of the generated project, under `proto/`).
+pub fn compile(kind: &str, files: &Files) -> Result<Api> {
     let sources: BTreeMap<String, String> = files
         .iter()
         .filter_map(|(path, source)| Some((proto_name(path)?, source.clone())))
@@ -44,24 +51,98 @@ pub fn compile(kind: &str, files: &BTreeMap<PathBuf, String>) -> Result<Api> {
         kind: kind.to_owned(),
         errors: vec![err],
     })?;
+    to_api(&compiler.descriptor_pool(), names)
+}
+
+/// Compile the user's `protos`, finding imports in `includes` (by default, each file's
+/// directory). Returns the model, and every non-Google proto they need, to copy into `proto/`.
+pub fn compile_user(protos: &[PathBuf], includes: &[PathBuf]) -> Result<(Api, Files)> {
+    for path in protos {
+        fs::File::open(path).map_err(|source| Error::ProtoFile {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    let includes = if includes.is_empty() {
+        let mut dirs: Vec<PathBuf> = protos.iter().map(|path| parent_dir(path)).collect();
+        dirs.dedup();
+        dirs
+    } else {
+        includes.to_vec()
+    };
+
+    let mut compiler = protox::Compiler::new(&includes).map_err(|err| Error::UserProto {
+        path: includes.first().cloned().unwrap_or_default(),
+        errors: vec![err],
+    })?;
+    let mut names = Vec::new();
+    for path in protos {
+        compiler
+            .open_file(path)
+            .map_err(|err| classify(path, &includes, err))?;
+        let name = compiler
+            .files()
+            .find(|file| file.path().is_some_and(|p| same_file(p, path)))
+            .map(|file| file.name().to_owned())
+            .ok_or_else(|| Error::NotIncluded { path: path.clone() })?;
+        names.push(name);
+    }
 
     let pool = compiler.descriptor_pool();
-    let files: Vec<String> = compiler
-        .files()
-        .filter(|file| !file.is_import())
-        .map(|file| file.name().to_owned())
-        .collect();
-    let services = pool
-        .services()
-        .filter(|service| {
-            files
-                .iter()
-                .any(|name| name == service.parent_file().name())
-        })
-        .map(|service| to_service(&service))
-        .collect();
+    for (path, name) in protos.iter().zip(&names) {
+        let has_service = pool
+            .get_file_by_name(name)
+            .is_some_and(|file| file.services().next().is_some());
+        if !has_service {
+            return Err(Error::NoService { path: path.clone() });
+        }
+    }
 
-    Ok(Api { files, services })
+    let mut files = Files::new();
+    for file in compiler.files() {
+        if let Some(path) = file.path() {
+            let source = fs::read_to_string(path).map_err(|source| Error::ProtoFile {
+                path: path.to_owned(),
+                source,
+            })?;
+            files.insert(Path::new(PROTO_ROOT).join(file.name()), source);
+        }
+    }
+    Ok((to_api(&pool, names)?, files))
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || fs::canonicalize(a).ok() == fs::canonicalize(b).ok()
+}
+
+/// protox's error kinds are private; its messages say which one it is.
+fn classify(path: &Path, includes: &[PathBuf], err: protox::Error) -> Error {
+    let message = err.to_string();
+    if let Some(import) = message
+        .strip_prefix("import '")
+        .and_then(|rest| rest.strip_suffix("' not found"))
+    {
+        return Error::ImportNotFound {
+            import: import.to_owned(),
+            searched: includes.to_vec(),
+        };
+    }
+    if message.ends_with("is not in any include path") {
+        return Error::NotIncluded {
+            path: path.to_owned(),
+        };
+    }
+    Error::UserProto {
+        path: path.to_owned(),
+        errors: vec![err],
+    }
 }
 
 /// `proto/a/b.proto` -> `a/b.proto`, the name the protos import each other by.
@@ -73,41 +154,185 @@ fn proto_name(path: &Path) -> Option<String> {
     Some(relative.to_string_lossy().replace('\\', "/"))
 }
 
+/// The model of the services in `files`, refusing names that would collide in Rust.
+fn to_api(pool: &DescriptorPool, files: Vec<String>) -> Result<Api> {
+    check_collisions(pool)?;
+    let mut services: Vec<Service> = pool
+        .services()
+        .filter(|service| {
+            files
+                .iter()
+                .any(|name| name == service.parent_file().name())
+        })
+        .map(|service| to_service(&service))
+        .collect();
+    name_modules(&mut services)?;
+    Ok(Api { files, services })
+}
+
+/// Services, methods and messages whose Rust names would be the same.
+fn check_collisions(pool: &DescriptorPool) -> Result<()> {
+    let mut seen = Seen::default();
+    for service in pool.services() {
+        seen.check(
+            "services",
+            (service.package_name(), naming::rust_camel(service.name())),
+            service.full_name(),
+        )?;
+        let mut methods = Seen::default();
+        for method in service.methods() {
+            methods.check(
+                "methods",
+                (service.full_name(), naming::rust_snake(method.name())),
+                &format!("{}/{}", service.full_name(), method.name()),
+            )?;
+        }
+    }
+    let mut messages = Seen::default();
+    for message in pool.all_messages() {
+        let scope = message.parent_message().map_or_else(
+            || message.package_name().to_owned(),
+            |p| p.full_name().to_owned(),
+        );
+        messages.check(
+            "messages",
+            (&scope, naming::rust_camel(message.name())),
+            message.full_name(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Rust names already taken, with the proto name that took each.
+#[derive(Default)]
+struct Seen(HashMap<(String, String), String>);
+
+impl Seen {
+    fn check(
+        &mut self,
+        what: &'static str,
+        (scope, rust): (&str, String),
+        proto: &str,
+    ) -> Result<()> {
+        match self
+            .0
+            .insert((scope.to_owned(), rust.clone()), proto.to_owned())
+        {
+            Some(first) if first != proto => Err(Error::NameCollision {
+                what,
+                first,
+                second: proto.to_owned(),
+                rust,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Give each service a module (and file) name of its own: its snake-case name, prefixed with
+/// its package where two services share a name.
+fn name_modules(services: &mut [Service]) -> Result<()> {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for service in services.iter() {
+        *counts.entry(service.module_name.clone()).or_default() += 1;
+    }
+    for service in services.iter_mut() {
+        if counts[&service.module_name] > 1 {
+            let package = service.package.replace('.', "_");
+            service.module_name = naming::rust_snake(&format!("{package}_{}", service.module_name));
+        }
+    }
+    let mut seen = Seen::default();
+    for service in services.iter() {
+        seen.check(
+            "services",
+            ("", service.module_name.clone()),
+            &service.full_name,
+        )?;
+    }
+    Ok(())
+}
+
 fn to_service(service: &ServiceDescriptor) -> Service {
     let name = service.name().to_owned();
     let package = service.package_name().to_owned();
-    let module_path = std::iter::once("crate::proto".to_owned())
-        .chain(naming::package_module_path(&package))
+    let module_path = std::iter::once("proto".to_owned())
+        .chain(package_modules(&package))
         .collect::<Vec<_>>()
         .join("::");
     let trait_name = naming::rust_camel(&name);
+    let methods: Vec<Method> = service.methods().map(|method| to_method(&method)).collect();
     Service {
         full_name: service.full_name().to_owned(),
         module_path,
+        module_name: naming::rust_snake(&name),
         server_module: naming::server_module(&name),
         server_type: format!("{trait_name}Server"),
         client_module: naming::client_module(&name),
         client_type: format!("{trait_name}Client"),
-        methods: service.methods().map(|method| to_method(&method)).collect(),
+        streams_out: methods.iter().any(|m| m.server_streaming),
+        streams_in: methods.iter().any(|m| m.client_streaming),
+        uses_proto: methods
+            .iter()
+            .any(|m| m.input_type.starts_with("proto::") || m.output_type.starts_with("proto::")),
+        methods,
         trait_name,
         package,
         name,
     }
 }
 
+fn package_modules(package: &str) -> Vec<String> {
+    if package.is_empty() {
+        Vec::new()
+    } else {
+        naming::package_module_path(package)
+    }
+}
+
 fn to_method(method: &MethodDescriptor) -> Method {
+    let input_type = rust_type(&method.input());
     Method {
+        default_input: if input_type == "()" {
+            input_type.clone()
+        } else {
+            format!("{input_type}::default()")
+        },
         name: method.name().to_owned(),
         rust_name: naming::rust_snake(method.name()),
         path: format!("/{}/{}", method.parent_service().full_name(), method.name()),
         input: method.input().full_name().to_owned(),
         output: method.output().full_name().to_owned(),
+        input_type,
+        output_type: rust_type(&method.output()),
         client_streaming: method.is_client_streaming(),
         server_streaming: method.is_server_streaming(),
         stream_type: method
             .is_server_streaming()
             .then(|| naming::stream_type(method.name())),
     }
+}
+
+/// The Rust type prost generates for `message`, as a path from the crate's `proto` module
+/// (`proto::a::v1::outer::Inner`), or as prost maps Google's well-known types.
+fn rust_type(message: &MessageDescriptor) -> String {
+    if message.package_name() == "google.protobuf" {
+        return match message.name() {
+            "Empty" => "()".to_owned(),
+            name => format!("::prost_types::{name}"),
+        };
+    }
+    let mut path = vec!["proto".to_owned()];
+    path.extend(package_modules(message.package_name()));
+    let mut parents = Vec::new();
+    let mut parent = message.parent_message();
+    while let Some(outer) = parent {
+        parents.push(naming::rust_snake(outer.name()));
+        parent = outer.parent_message();
+    }
+    path.extend(parents.into_iter().rev());
+    path.push(naming::rust_camel(message.name()));
+    path.join("::")
 }
 
 #[cfg(test)]
@@ -127,22 +352,31 @@ mod tests {
             import "google/protobuf/empty.proto";
             service HTTPService {
               rpc GetURL(google.protobuf.Empty) returns (stream Reply);
-              rpc Type(stream Reply) returns (google.protobuf.Empty);
+              rpc Type(stream Reply.Part) returns (google.protobuf.Empty);
             }
-            message Reply { string url = 1; }"#,
+            message Reply { string url = 1; message Part {} }"#,
         )
         .unwrap();
         assert_eq!(api.files, ["x/v1/x.proto"]);
         let service = &api.services[0];
         assert_eq!(service.full_name, "x.v1.HTTPService");
-        assert_eq!(service.module_path, "crate::proto::x::v1");
+        assert_eq!(service.module_path, "proto::x::v1");
+        assert_eq!(service.module_name, "http_service");
         assert_eq!(service.server_module, "http_service_server");
         assert_eq!(service.server_type, "HttpServiceServer");
-        assert_eq!(service.methods[0].rust_name, "get_url");
-        assert_eq!(service.methods[0].path, "/x.v1.HTTPService/GetURL");
-        assert!(service.methods[0].server_streaming);
-        assert_eq!(service.methods[1].rust_name, "r#type");
-        assert!(service.methods[1].client_streaming);
+        let [get_url, kind] = &service.methods[..] else {
+            panic!("two methods")
+        };
+        assert_eq!(get_url.rust_name, "get_url");
+        assert_eq!(get_url.path, "/x.v1.HTTPService/GetURL");
+        assert_eq!(get_url.stream_type.as_deref(), Some("GetURLStream"));
+        assert_eq!(
+            (get_url.input_type.as_str(), get_url.output_type.as_str()),
+            ("()", "proto::x::v1::Reply")
+        );
+        assert_eq!(kind.rust_name, "r#type");
+        assert_eq!(kind.input_type, "proto::x::v1::reply::Part");
+        assert!(kind.client_streaming && !kind.server_streaming);
     }
 
     #[test]
@@ -156,6 +390,21 @@ mod tests {
         assert_eq!(
             labels[0].offset(),
             "syntax = \"proto3\";\npackage x.v1;\nmessage ".len()
+        );
+    }
+
+    #[test]
+    fn names_that_collide_in_rust_are_refused() {
+        let err = compile_one(
+            r#"syntax = "proto3";
+            package x.v1;
+            message M {}
+            service S { rpc GetURL(M) returns (M); rpc GetUrl(M) returns (M); }"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "methods `x.v1.S/GetURL` and `x.v1.S/GetUrl` both become `get_url` in Rust"
         );
     }
 }

@@ -50,26 +50,48 @@ impl<'a> Renderer<'a> {
         let context = Context::from_serialize(project).map_err(|e| render_error("model", &e))?;
         let mut files = Files::new();
         for template in self.templates.outputs.iter().filter(|t| select(t)) {
-            let body = if template.render {
-                self.tera
-                    .render(&template.name, &context)
-                    .map_err(|err| render_error(&template.name, &err))?
+            if template
+                .output
+                .iter()
+                .any(|s| s.to_string_lossy().starts_with(SERVICE))
+            {
+                // One file per service, with `service` in the context.
+                for service in &project.api.services {
+                    let mut context = context.clone();
+                    context.insert("service", service);
+                    let path = output_path(template, project, &service.module_name);
+                    files.insert(path, self.body(template, &context)?);
+                }
             } else {
-                template.body.to_owned()
-            };
-            files.insert(output_path(template, project), body);
+                let path = output_path(template, project, "");
+                files.insert(path, self.body(template, &context)?);
+            }
         }
         Ok(files)
     }
+
+    fn body(&self, template: &Template, context: &Context) -> Result<String> {
+        if template.render {
+            self.tera
+                .render(&template.name, context)
+                .map_err(|err| render_error(&template.name, &err))
+        } else {
+            Ok(template.body.to_owned())
+        }
+    }
 }
 
-fn output_path(template: &Template, project: &Project) -> PathBuf {
+/// The path segment of a template that is rendered once per service, as `<module_name>`.
+const SERVICE: &str = "__service__";
+
+fn output_path(template: &Template, project: &Project, service: &str) -> PathBuf {
     template
         .output
         .iter()
         .map(|segment| match segment.to_str() {
-            Some("__crate__") => project.crate_name.as_str().as_ref(),
-            _ => segment,
+            Some("__crate__") => project.crate_name.clone(),
+            Some(name) if name.starts_with(SERVICE) => name.replacen(SERVICE, service, 1),
+            _ => segment.to_string_lossy().into_owned(),
         })
         .collect()
 }

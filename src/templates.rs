@@ -7,7 +7,9 @@
 //! File names map to output paths as follows:
 //! - a `.tera` suffix means "render with Tera", and is dropped; other files are copied verbatim;
 //! - a segment `dot_x` becomes `.x` (so that `.gitignore` does not apply to this repository);
-//! - a segment `__crate__` becomes the crate name.
+//! - a segment `__crate__` becomes the crate name;
+//! - a file `__service__.x` is rendered once per service, as `<module_name>.x`, with `service`
+//!   in the context.
 //!
 //! `templates/features/<feature>/` holds files that several kinds share but not all, such as the
 //! JWT module; a kind's manifest lists the features it includes. `templates/partials/` holds
@@ -47,6 +49,10 @@ pub struct Manifest {
     /// Shared folders of `templates/features/` that this kind includes, such as `jwt`.
     #[serde(default)]
     pub features: Vec<String>,
+    /// Whether the Rust code is run through rustfmt: for kinds whose code is made of the
+    /// user's names, whose lengths no template can foresee.
+    #[serde(default)]
+    pub rustfmt: bool,
 }
 
 /// One file of the template tree.
@@ -202,10 +208,9 @@ mod tests {
         for &kind in Kind::all() {
             let templates = load(kind).unwrap();
             assert!(!templates.manifest.summary.is_empty(), "{kind}");
-            assert!(
-                templates.outputs.iter().any(Template::is_proto),
-                "{kind} has no proto"
-            );
+            // Every kind brings its protos, except `custom`, which takes the user's.
+            let has_protos = templates.outputs.iter().any(Template::is_proto);
+            assert_eq!(has_protos, kind != Kind::Custom, "{kind}");
         }
     }
 }

@@ -303,3 +303,129 @@ fn an_unwritable_destination_is_refused() {
     assert!(stderr.contains("\nhelp: "), "{stderr}");
     assert!(!std::path::Path::new("/proc/grpc-scaffold-test").exists());
 }
+
+mod custom {
+    use super::*;
+    use crate::support::fixture;
+
+    /// `new` with these arguments fails with exit 1, writes nothing; its plain stderr.
+    fn refused(args: &[&str]) -> String {
+        let dir = TempDir::new().unwrap();
+        let assert = cli()
+            .current_dir(fixture(""))
+            .args(["new", "svc", "-o"])
+            .arg(dir.path().join("svc"))
+            .args(args)
+            .assert()
+            .code(1);
+        assert!(tree(dir.path()).is_empty(), "{args:?} wrote files");
+        stderr(&assert)
+    }
+
+    #[test]
+    fn proto_implies_the_custom_kind() {
+        let dir = TempDir::new().unwrap();
+        cli()
+            .current_dir(fixture("tricky"))
+            .args(["new", "svc", "--proto", "api/v2/greeter.proto", "-o"])
+            .arg(dir.path().join("svc"))
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Created custom project `svc`"));
+        let project = dir.path().join("svc");
+        assert!(
+            project.join("proto/greeter.proto").is_file(),
+            "{:?}",
+            tree(&project)
+        );
+        assert!(project.join("src/services/greeter.rs").is_file());
+    }
+
+    #[test]
+    fn a_syntax_error_shows_file_line_column_and_snippet() {
+        let stderr = refused(&["--proto", "errors/syntax.proto"]);
+        assert!(
+            stderr.starts_with("error: failed to compile `errors/syntax.proto`"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("[syntax.proto:7:1]"), "{stderr}");
+        assert!(
+            stderr.contains("rpc Get(Request) returns (Reply)"),
+            "{stderr}"
+        );
+    }
+
+    #[test]
+    fn a_missing_import_names_it_and_the_include_dirs() {
+        let stderr = refused(&[
+            "--proto",
+            "errors/missing_import.proto",
+            "-I",
+            "errors",
+            "-I",
+            "tricky/api",
+        ]);
+        assert_eq!(
+            stderr,
+            "error: import `shared/money.proto` not found; searched `errors`, `tricky/api`\n\
+             help: pass the directory that holds it with `-I DIR`\n"
+        );
+    }
+
+    #[test]
+    fn a_file_without_a_service_says_so() {
+        let stderr = refused(&["--proto", "errors/no_service.proto"]);
+        assert!(
+            stderr.starts_with("error: `errors/no_service.proto` defines no service\n"),
+            "{stderr}"
+        );
+    }
+
+    #[test]
+    fn a_missing_proto_is_named() {
+        let stderr = refused(&["--proto", "errors/nope.proto"]);
+        assert!(
+            stderr.starts_with("error: cannot read the proto file `errors/nope.proto`: "),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("help: check the path given to `--proto`"),
+            "{stderr}"
+        );
+    }
+
+    #[test]
+    fn a_proto_outside_the_include_dirs_is_refused() {
+        let stderr = refused(&["--proto", "errors/collision.proto", "-I", "tricky"]);
+        assert!(
+            stderr.starts_with(
+                "error: the proto file `errors/collision.proto` is not under any include directory"
+            ),
+            "{stderr}"
+        );
+    }
+
+    #[test]
+    fn names_that_collide_in_rust_are_reported() {
+        let stderr = refused(&["--proto", "errors/collision.proto"]);
+        assert_eq!(
+            stderr,
+            "error: methods `broken.v1.Api/GetURL` and `broken.v1.Api/GetUrl` both become \
+             `get_url` in Rust\nhelp: rename one of them in the proto file\n"
+        );
+    }
+
+    #[test]
+    fn custom_needs_a_proto_and_other_kinds_refuse_one() {
+        let stderr = refused(&["--kind", "custom"]);
+        assert!(
+            stderr.starts_with("error: the `custom` kind needs at least one `--proto` file"),
+            "{stderr}"
+        );
+        let stderr = refused(&["--kind", "tyk", "--proto", "tricky/api/shop.proto"]);
+        assert!(
+            stderr.starts_with("error: `--proto` cannot be used with `--kind tyk`"),
+            "{stderr}"
+        );
+    }
+}

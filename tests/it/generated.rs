@@ -10,10 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use grpc_scaffold::options::Options;
 use grpc_scaffold::Kind;
 
-use crate::support::{path_without_protoc, python_with, run, tool, work_dir};
+use crate::support::{options, path_without_protoc, python_with, run, tool, work_dir};
 
 /// The name of each kind's project here. The names differ, because projects that share a
 /// target directory must not share a package name: their build outputs would collide.
@@ -27,7 +26,7 @@ fn project(kind: Kind) -> PathBuf {
     let dir = work_dir().join("projects").join(kind.id());
     let mut written = WRITTEN.get_or_init(Mutex::default).lock().unwrap();
     if !written.contains(&kind) {
-        let mut options = Options::new(&name(kind), kind).unwrap();
+        let mut options = options(&name(kind), kind);
         options.destination.clone_from(&dir);
         options.force = true;
         let files = grpc_scaffold::generate(&options).unwrap();
@@ -89,7 +88,7 @@ fn fmt_with_a_long_name(kind: Kind) {
     // As long as Cargo allows.
     let name = "acme-payments-settlement-reconciliation-gateway";
     let name = format!("{name}-{}", "x".repeat(64 - name.len() - 1));
-    let options = Options::new(&name, kind).unwrap();
+    let options = options(&name, kind);
     let files = grpc_scaffold::generate(&options).unwrap();
     grpc_scaffold::write::write(&dir, grpc_scaffold::write::Destination::Missing, &files).unwrap();
     run(&mut cargo(&dir, &["fmt", "--check"]));
@@ -223,6 +222,7 @@ every_kind! {
     extension: Kind::Extension,
     streaming: Kind::Streaming,
     tyk: Kind::Tyk,
+    custom: Kind::Custom,
 }
 
 mod basic_live {
@@ -598,5 +598,49 @@ mod tyk_live {
             .arg(compose));
         let env = std::fs::read_to_string(dir.join("tyk/gateway.env")).unwrap();
         assert!(env.contains("TYK_GW_COPROCESSOPTIONS_COPROCESSGRPCSERVER=tcp://plugin:5555"));
+    }
+}
+
+mod custom_live {
+    use super::*;
+
+    #[test]
+    fn grpcurl_lists_every_service_and_reaches_every_shape() {
+        let dir = project(Kind::Custom);
+        run(&mut cargo(&dir, &["build", "--bins"]));
+        let server = Server::start(&binary("demo-custom-server"), &[]);
+
+        let listed = grpcurl(server.address, &["list"]);
+        for service in [
+            "tricky.v1.HTTPService",
+            "tricky.v1.Greeter",
+            "tricky.v2.Greeter",
+            "async.Jobs",
+            "grpc.health.v1.Health",
+        ] {
+            assert!(
+                listed.lines().any(|l| l == service),
+                "{service} missing:\n{listed}"
+            );
+        }
+
+        // One RPC of each shape: unary, server, client and bidirectional streaming.
+        for method in ["GetURL", "Type", "Upload", "Chat"] {
+            let path = format!("tricky.v1.HTTPService/{method}");
+            let output = Command::new(tool("grpcurl"))
+                .args(["-plaintext", "-d", "{}"])
+                .arg(server.address.to_string())
+                .arg(&path)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(stderr.contains("Code: Unimplemented"), "{method}: {stderr}");
+            assert!(
+                stderr.contains(&format!("Message: `/{path}` is not implemented yet")),
+                "{method}: {stderr}"
+            );
+        }
+        let (status, logs) = server.terminate(Duration::from_secs(5));
+        assert!(status.success(), "exit status {status}\n{logs}");
     }
 }

@@ -17,9 +17,28 @@ pub fn cli() -> assert_cmd::Command {
     command
 }
 
+/// The fixture of tricky protos that the `custom` kind is tested with.
+pub fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+}
+
+/// Options for `kind`, named `name`; `custom` serves the tricky fixture.
+pub fn options(name: &str, kind: Kind) -> Options {
+    let mut options = Options::new(name, kind).unwrap();
+    if kind == Kind::Custom {
+        options.protos = ["shop.proto", "v2/greeter.proto", "async/jobs.proto"]
+            .map(|file| fixture("tricky/api").join(file))
+            .to_vec();
+        options.includes = vec![fixture("tricky/api")];
+    }
+    options
+}
+
 /// The generated project of `kind`, named `name`, in memory.
 pub fn render(name: &str, kind: Kind) -> BTreeMap<PathBuf, String> {
-    grpc_scaffold::generate(&Options::new(name, kind).unwrap()).unwrap()
+    grpc_scaffold::generate(&options(name, kind)).unwrap()
 }
 
 /// Every file below `dir`, relative to it.

@@ -1,0 +1,50 @@
+# Shared by the benchmark scripts: generate and build a project, run its server, load it.
+# Each script sources this file from the repository root.
+
+runs_dir=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$runs_dir"' EXIT
+export CARGO_TARGET_DIR="$PWD/target/bench-target"
+cargo build --release --quiet
+scaffold="$PWD/target/release/grpc-scaffold"
+
+# generate KIND NAME: writes $runs_dir/NAME and builds its release binaries.
+generate() {
+  "$scaffold" new "$2" --kind "$1" -o "$runs_dir/$2" >/dev/null
+  (cd "$runs_dir/$2" && cargo build --release --quiet)
+}
+
+# serve BINARY PORT [ENV=VALUE...]: starts a server with INFO logs to a file; sets $server_pid.
+serve() {
+  local binary=$1 port=$2
+  shift 2
+  env RUST_LOG=info LISTEN_ADDR="127.0.0.1:$port" "$@" "$CARGO_TARGET_DIR/release/$binary" \
+    2>"$runs_dir/$binary-$port.log" &
+  server_pid=$!
+  for _ in $(seq 100); do
+    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return
+    sleep 0.1
+  done
+  echo "server $binary never opened port $port" >&2
+  exit 1
+}
+
+# load URL BODY CONNECTIONS STREAMS: requests/s of a gRPC unary call under h2load.
+load() {
+  local output
+  output=$(h2load --requests "${REQUESTS:-40000}" --clients "$3" --max-concurrent-streams "$4" \
+    --header 'content-type: application/grpc' --header 'te: trailers' --data "$2" "$1")
+  if ! grep -q "succeeded, 0 errored, 0 timeout" <<<"$output"; then
+    echo "$output" >&2
+    exit 1
+  fi
+  awk '/^finished in/ { print $4 }' <<<"$output"
+}
+
+# table NAME URL BODY: one row of requests/s at 1x1, 32x1 and 32x10 (connections x streams).
+table() {
+  printf '%-34s %10s %10s %10s\n' "$1" "$(load "$2" "$3" 1 1)" "$(load "$2" "$3" 32 1)" "$(load "$2" "$3" 32 10)"
+}
+
+header() {
+  printf '%-34s %10s %10s %10s\n' "requests/s" "1x1" "32x1" "32x10"
+}
