@@ -33,7 +33,7 @@ load() {
   local output
   output=$(h2load --requests "${REQUESTS:-40000}" --clients "$3" --max-concurrent-streams "$4" \
     --header 'content-type: application/grpc' --header 'te: trailers' --data "$2" "$1")
-  if ! grep -q "succeeded, 0 errored, 0 timeout" <<<"$output"; then
+  if ! grep -q " 0 failed, 0 errored, 0 timeout" <<<"$output"; then
     echo "$output" >&2
     exit 1
   fi

@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal as _;
 
+use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
 /// How log lines are written.
@@ -16,14 +17,22 @@ pub enum LogFormat {
 
 /// Install the global subscriber, writing to stderr, in colour only on a terminal. `RUST_LOG`
 /// takes directives such as `info` or `my_crate=debug`.
-pub fn init(format: LogFormat) {
+///
+/// Lines are written by a background thread, so that a request never waits for stderr; keep
+/// the returned guard alive until exit, when it flushes what is left.
+#[must_use = "dropping the guard stops the log writer"]
+pub fn init(format: LogFormat) -> WorkerGuard {
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal());
     match format {
         LogFormat::Text => subscriber.init(),
         LogFormat::Json => subscriber.json().init(),
     }
+    guard
 }

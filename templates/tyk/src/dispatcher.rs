@@ -36,19 +36,24 @@ impl From<HookError> for Status {
 /// The hooks, by hook type and name.
 #[derive(Default)]
 pub struct Hooks {
-    routes: HashMap<(HookType, String), Hook>,
+    routes: HashMap<HookType, HashMap<String, Hook>>,
     on_event: Option<EventHandler>,
 }
 
 impl fmt::Debug for Hooks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.routes.keys()).finish()
+        f.debug_map()
+            .entries(self.routes.iter().map(|(kind, hooks)| (kind, hooks.keys())))
+            .finish()
     }
 }
 
 impl Hooks {
     fn add(&mut self, hook_type: HookType, name: &str, hook: Hook) -> &mut Self {
-        self.routes.insert((hook_type, name.to_owned()), hook);
+        self.routes
+            .entry(hook_type)
+            .or_default()
+            .insert(name.to_owned(), hook);
         self
     }
 
@@ -129,7 +134,12 @@ impl Dispatcher for Plugin {
             tracing::debug!(object = %redact::to_json(&object, self.log_secrets), "dispatch received");
         }
 
-        let result = match self.hooks.routes.get(&(hook_type, name.clone())) {
+        let hook = self
+            .hooks
+            .routes
+            .get(&hook_type)
+            .and_then(|hooks| hooks.get(&name));
+        let result = match hook {
             Some(hook) => hook(&mut object, &self.settings),
             None => {
                 self.warn_unknown(hook_type, &name);
