@@ -1,10 +1,12 @@
 //! The format stage, for kinds whose code is built from the user's names: rustfmt lays it out
 //! exactly as `cargo fmt` would, which no template can do for names of any length.
 //!
-//! rustfmt ships with every rustup toolchain. Where it is missing, the code is left as rendered
-//! (it builds the same), and a warning says to run `cargo fmt`.
+//! rustfmt ships with every rustup toolchain. One process formats every file, in a scratch
+//! directory (never the destination). Where rustfmt is missing or fails, the code is left as
+//! rendered (it builds the same), and a warning says to run `cargo fmt`.
 
-use std::io::Write as _;
+use std::fs;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crate::render::Files;
@@ -14,38 +16,45 @@ const EDITION: &str = "2024";
 
 /// Format every `.rs` file of `files` in place.
 pub fn rust_files(files: &mut Files) {
-    let mut missing = false;
-    for (path, contents) in files.iter_mut() {
-        if missing || path.extension().is_none_or(|ext| ext != "rs") {
-            continue;
-        }
-        match rustfmt(contents) {
-            Some(formatted) => *contents = formatted,
-            None => missing = true,
-        }
+    let rust: Vec<PathBuf> = files
+        .keys()
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .cloned()
+        .collect();
+    if rust.is_empty() {
+        return;
     }
-    if missing {
-        anstream::eprintln!("warning: rustfmt did not run; run `cargo fmt` in the new project");
+    if let Err(reason) = format_all(files, &rust) {
+        anstream::eprintln!("warning: {reason}; run `cargo fmt` in the new project");
     }
 }
 
-fn rustfmt(source: &str) -> Option<String> {
-    let mut child = Command::new(rustfmt_path())
-        .args(["--edition", EDITION, "--emit", "stdout", "--quiet"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+fn format_all(files: &mut Files, rust: &[PathBuf]) -> Result<(), String> {
+    let scratch = tempfile::tempdir().map_err(|err| format!("rustfmt did not run: {err}"))?;
+    // The project's own layout, so that rustfmt finds the files that `mod` declarations name.
+    let mut paths = Vec::with_capacity(rust.len());
+    for path in rust {
+        let scratch_path = scratch.path().join(path);
+        if let Some(dir) = scratch_path.parent() {
+            fs::create_dir_all(dir).map_err(|err| format!("rustfmt did not run: {err}"))?;
+        }
+        fs::write(&scratch_path, &files[path]).map_err(|err| format!("rustfmt did not run: {err}"))?;
+        paths.push(scratch_path);
+    }
+    let status = Command::new(std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into()))
+        .args(["--edition", EDITION, "--quiet"])
+        .args(&paths)
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    child.stdin.take()?.write_all(source.as_bytes()).ok()?;
-    let output = child.wait_with_output().ok()?;
-    output
-        .status
-        .success()
-        .then(|| String::from_utf8(output.stdout).ok())?
-}
-
-/// `$RUSTFMT` if set (as cargo honours it), else `rustfmt` on the PATH.
-fn rustfmt_path() -> std::ffi::OsString {
-    std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into())
+        .status()
+        .map_err(|err| format!("rustfmt did not run: {err}"))?;
+    if !status.success() {
+        return Err(format!("rustfmt failed ({status})"));
+    }
+    for (path, scratch_path) in rust.iter().zip(&paths) {
+        let formatted =
+            fs::read_to_string(scratch_path).map_err(|err| format!("rustfmt output lost: {err}"))?;
+        files.insert(path.clone(), formatted);
+    }
+    Ok(())
 }

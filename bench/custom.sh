@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The custom kind on a large API: 50 services of 20 RPCs each (all four shapes), over 10 files
+# that import a shared file and each other. Prints the time of `grpc-scaffold new` for it and for
+# a one-service API, and the build time of both generated projects (dependencies built first,
+# so that only the project's own crate is timed).
+#   bench/custom.sh [RUNS]       (default 10 runs of `new` each; median and fastest, in ms)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+runs=${1:-10}
+
+api="$runs_dir/api"
+mkdir -p "$api/large" "$api/small"
+{
+  echo 'syntax = "proto3";'
+  echo 'package large.common;'
+  echo 'message Page { uint32 size = 1; string token = 2; }'
+  echo 'message Item { string id = 1; map<string, string> labels = 2; Page page = 3; }'
+} >"$api/large/common.proto"
+shapes=("" "stream " "" "stream ")
+replies=("" "" "stream " "stream ")
+for file in $(seq 0 9); do
+  {
+    echo 'syntax = "proto3";'
+    echo "package large.v$file;"
+    echo 'import "common.proto";'
+    [ "$file" -gt 0 ] && echo "import \"api$((file - 1)).proto\";"
+    echo "message Request$file { string id = 1; large.common.Page page = 2; }"
+    for service in $(seq 0 4); do
+      echo "service Service${file}x$service {"
+      for rpc in $(seq 0 19); do
+        shape=$((rpc % 4))
+        echo "  rpc Call$rpc(${shapes[$shape]}Request$file) returns (${replies[$shape]}large.common.Item);"
+      done
+      echo "}"
+    done
+  } >"$api/large/api$file.proto"
+done
+protos=()
+for file in $(seq 0 9); do protos+=(--proto "$api/large/api$file.proto"); done
+{
+  echo 'syntax = "proto3";'
+  echo 'package small.v1;'
+  echo 'service Small { rpc Get(Request) returns (Reply); }'
+  echo 'message Request { string id = 1; }'
+  echo 'message Reply { string id = 1; }'
+} >"$api/small/small.proto"
+
+# Runs "$@" -o DIR $runs times; prints "median fastest" in ms.
+measure() {
+  local times=() start end
+  for ((i = 0; i < runs; i++)); do
+    start=$EPOCHREALTIME
+    "$@" -o "$runs_dir/out-$i" >/dev/null
+    end=$EPOCHREALTIME
+    times+=("$(awk -v a="$start" -v b="$end" 'BEGIN { print (b - a) * 1000 }')")
+  done
+  rm -rf "$runs_dir"/out-*
+  printf '%s\n' "${times[@]}" | sort -g | awk '{ t[NR] = $1 } END { printf "%8.1f %8.1f", t[int((NR + 1) / 2)], t[1] }'
+}
+
+printf '%-44s %8s %8s\n' "grpc-scaffold new (ms)" "median" "fastest"
+printf '%-44s %s\n' "one service, one RPC (baseline)" "$(measure "$scaffold" new small --proto "$api/small/small.proto")"
+printf '%-44s %s\n' "50 services x 20 RPCs, 10 files" "$(measure "$scaffold" new large "${protos[@]}")"
+
+# build DIR PACKAGE: seconds to build the project's own crate, dependencies already built.
+build() {
+  (cd "$1" && cargo build --quiet && cargo clean --quiet -p "$2")
+  local start=$EPOCHREALTIME
+  (cd "$1" && cargo build --quiet)
+  awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'
+}
+"$scaffold" new small --proto "$api/small/small.proto" -o "$runs_dir/small" >/dev/null
+"$scaffold" new large "${protos[@]}" -o "$runs_dir/large" >/dev/null
+echo "debug build of the project's own crate: one service $(build "$runs_dir/small" small) s," \
+  "50 services $(build "$runs_dir/large" large) s"
