@@ -24,7 +24,8 @@ serve() {
     (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return
     sleep 0.1
   done
-  echo "server $binary never opened port $port" >&2
+  echo "server $binary never opened port $port:" >&2
+  cat "$runs_dir/$binary-$port.log" >&2
   exit 1
 }
 

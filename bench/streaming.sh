@@ -25,7 +25,8 @@ run_streams() {
   end=$EPOCHREALTIME
   lines=$(wc -l <"$runs_dir/out.txt")
   if [ "$lines" -ne $(( $1 * 5 )) ]; then
-    echo "$1 streams: $lines messages received, $(( $1 * 5 )) expected" >&2
+    echo "$1 streams: $lines messages received, $(( $1 * 5 )) expected; the server's log ends:" >&2
+    grep -v "stream started" "$runs_dir/stream-server-50081.log" | tail -5 >&2
     exit 1
   fi
   awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }'
