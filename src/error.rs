@@ -93,6 +93,11 @@ pub enum Error {
         rust: String,
     },
 
+    /// A wrapper type used as a whole request or response.
+    #[error("`{method}` takes or returns `{message}`, which prost turns into a Rust primitive")]
+    #[diagnostic(help("wrap it in a message of your own, as a field"))]
+    UnsupportedRpcType { method: String, message: String },
+
     /// A user's proto file does not compile.
     #[error("failed to compile `{}`", path.display())]
     UserProto {

@@ -38,7 +38,8 @@ fn format_all(files: &mut Files, rust: &[PathBuf]) -> Result<(), String> {
         if let Some(dir) = scratch_path.parent() {
             fs::create_dir_all(dir).map_err(|err| format!("rustfmt did not run: {err}"))?;
         }
-        fs::write(&scratch_path, &files[path]).map_err(|err| format!("rustfmt did not run: {err}"))?;
+        fs::write(&scratch_path, &files[path])
+            .map_err(|err| format!("rustfmt did not run: {err}"))?;
         paths.push(scratch_path);
     }
     let status = Command::new(std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into()))
@@ -52,8 +53,8 @@ fn format_all(files: &mut Files, rust: &[PathBuf]) -> Result<(), String> {
         return Err(format!("rustfmt failed ({status})"));
     }
     for (path, scratch_path) in rust.iter().zip(&paths) {
-        let formatted =
-            fs::read_to_string(scratch_path).map_err(|err| format!("rustfmt output lost: {err}"))?;
+        let formatted = fs::read_to_string(scratch_path)
+            .map_err(|err| format!("rustfmt output lost: {err}"))?;
         files.insert(path.clone(), formatted);
     }
     Ok(())

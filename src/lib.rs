@@ -109,11 +109,10 @@ fn new(options: &Options, out: &mut dyn io::Write) -> Result<()> {
     write::write(&options.destination, destination, &files)?;
     writeln!(
         out,
-        "     Created {} project `{}` at `{shown}` ({} files)\n\nNext:\n  cd {shown}\n  cargo run --bin {}-server",
+        "     Created {} project `{}` at `{shown}` ({} files)\n\nNext:\n  cd {shown}\n  make run      # or see its README.md",
         options.kind,
         options.name,
         files.len(),
-        options.name,
     )
     .map_err(stdout)
 }

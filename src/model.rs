@@ -25,6 +25,8 @@ pub struct Project {
     pub env_prefix: String,
     pub kind: &'static str,
     pub summary: String,
+    /// The summary as a sentence, for `Cargo.toml`: `A versioned API ...`.
+    pub description: String,
     /// The server binary: `billing-plugin-server`.
     pub server_bin: String,
     /// The other binaries by role, each built from `src/bin/<role>.rs`:
@@ -46,6 +48,7 @@ impl Project {
             env_prefix: crate_name.to_uppercase(),
             kind: options.kind.id(),
             summary: manifest.summary.clone(),
+            description: sentence(&manifest.summary),
             server_bin: format!("{}-server", options.name),
             bins: manifest
                 .bins
@@ -59,6 +62,15 @@ impl Project {
             crate_name,
         }
     }
+}
+
+/// `text` with its first letter in upper case, and the rest as it is.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// What the project's protos define.
@@ -82,6 +94,8 @@ pub struct Service {
     /// A module name of its own among the services, for the file that implements it:
     /// `greeting_service`, or `billing_v1_greeting_service` where two packages share the name.
     pub module_name: String,
+    /// The file of that module, without a raw identifier's `r#`: `type` for `r#type`.
+    pub file_name: String,
     /// tonic's server module and type: `greeting_service_server`, `GreetingServiceServer`.
     pub server_module: String,
     pub server_type: String,
@@ -90,10 +104,8 @@ pub struct Service {
     pub client_type: String,
     /// The trait the user implements: `GreetingService`.
     pub trait_name: String,
-    /// Whether a method streams responses, takes a stream, or uses the crate's own messages
-    /// (rather than only `()` and Google's well-known types).
-    pub streams_out: bool,
-    pub streams_in: bool,
+    /// Whether a method uses the crate's own messages (rather than only `()` and Google's
+    /// well-known types).
     pub uses_proto: bool,
     pub methods: Vec<Method>,
 }

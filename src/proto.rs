@@ -157,6 +157,7 @@ fn proto_name(path: &Path) -> Option<String> {
 /// The model of the services in `files`, refusing names that would collide in Rust.
 fn to_api(pool: &DescriptorPool, files: Vec<String>) -> Result<Api> {
     check_collisions(pool)?;
+    check_rpc_types(pool)?;
     let mut services: Vec<Service> = pool
         .services()
         .filter(|service| {
@@ -168,6 +169,25 @@ fn to_api(pool: &DescriptorPool, files: Vec<String>) -> Result<Api> {
         .collect();
     name_modules(&mut services)?;
     Ok(Api { files, services })
+}
+
+/// Google's wrapper types become Rust primitives in prost, which tonic cannot take as a whole
+/// request or response.
+fn check_rpc_types(pool: &DescriptorPool) -> Result<()> {
+    for method in pool
+        .services()
+        .flat_map(|service| service.methods().collect::<Vec<_>>())
+    {
+        for message in [method.input(), method.output()] {
+            if message.package_name() == "google.protobuf" && message.name().ends_with("Value") {
+                return Err(Error::UnsupportedRpcType {
+                    method: format!("{}/{}", method.parent_service().full_name(), method.name()),
+                    message: message.full_name().to_owned(),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Services, methods and messages whose Rust names would be the same.
@@ -243,12 +263,13 @@ fn name_modules(services: &mut [Service]) -> Result<()> {
         }
     }
     let mut seen = Seen::default();
-    for service in services.iter() {
+    for service in services.iter_mut() {
         seen.check(
             "services",
             ("", service.module_name.clone()),
             &service.full_name,
         )?;
+        service.file_name = service.module_name.trim_start_matches("r#").to_owned();
     }
     Ok(())
 }
@@ -266,12 +287,11 @@ fn to_service(service: &ServiceDescriptor) -> Service {
         full_name: service.full_name().to_owned(),
         module_path,
         module_name: naming::rust_snake(&name),
+        file_name: String::new(),
         server_module: naming::server_module(&name),
         server_type: format!("{trait_name}Server"),
         client_module: naming::client_module(&name),
         client_type: format!("{trait_name}Client"),
-        streams_out: methods.iter().any(|m| m.server_streaming),
-        streams_in: methods.iter().any(|m| m.client_streaming),
         uses_proto: methods
             .iter()
             .any(|m| m.input_type.starts_with("proto::") || m.output_type.starts_with("proto::")),

@@ -59,7 +59,7 @@ impl<'a> Renderer<'a> {
                 for service in &project.api.services {
                     let mut context = context.clone();
                     context.insert("service", service);
-                    let path = output_path(template, project, &service.module_name);
+                    let path = output_path(template, project, &service.file_name);
                     files.insert(path, self.body(template, &context)?);
                 }
             } else {

@@ -1,9 +1,10 @@
 //! The write stage: rendered files to disk, last, and all or nothing.
 //!
 //! A new project is written into a temporary directory beside the destination, then renamed into
-//! place, so an interrupted or failed run leaves nothing behind. With `--force` into an existing
-//! directory, every file is first written to a temporary directory inside it, and only then moved
-//! over the files it replaces; files that grpc-scaffold does not generate are never touched.
+//! place, so a failed run leaves nothing behind. Into an existing directory (empty, or with
+//! `--force`), every file is first written to a temporary directory inside it, and every target
+//! is checked, before any file is moved into place; files that grpc-scaffold does not generate
+//! are never touched.
 
 use std::fs;
 use std::io;
@@ -46,19 +47,17 @@ pub fn check(path: &Path, force: bool) -> Result<Destination> {
 /// Write `files` under `path`, whose state `check` returned.
 pub fn write(path: &Path, destination: Destination, files: &Files) -> Result<()> {
     match destination {
-        Destination::Missing | Destination::Empty => write_new(path, destination, files),
-        Destination::Occupied => write_over(path, files),
+        Destination::Missing => write_new(path, files),
+        // Into the directory itself, never replacing it: it may be `.`, or the shell's own.
+        Destination::Empty | Destination::Occupied => write_over(path, files),
     }
 }
 
-fn write_new(path: &Path, destination: Destination, files: &Files) -> Result<()> {
+fn write_new(path: &Path, files: &Files) -> Result<()> {
     let parent = parent_of(path);
     fs::create_dir_all(&parent).map_err(|err| Error::io("create", &parent, err))?;
     let staging = staging_dir(&parent)?;
     write_all(staging.path(), files)?;
-    if destination == Destination::Empty {
-        fs::remove_dir(path).map_err(|err| Error::io("replace", path, err))?;
-    }
     let staged = staging.keep();
     fs::rename(&staged, path).map_err(|err| {
         // Nothing of ours may stay behind; the rename error is the one worth reporting.

@@ -136,7 +136,7 @@ fn new_writes_the_project_and_says_what_next() {
         .stdout(predicate::str::contains(
             "Created basic project `billing` at `billing`",
         ))
-        .stdout(predicate::str::contains("cargo run --bin billing-server"));
+        .stdout(predicate::str::contains("cd billing\n  make run"));
     let files = tree(&dir.path().join("billing"));
     assert!(files.iter().any(|f| f.ends_with("Cargo.toml")));
     assert!(
@@ -412,6 +412,16 @@ mod custom {
             stderr,
             "error: methods `broken.v1.Api/GetURL` and `broken.v1.Api/GetUrl` both become \
              `get_url` in Rust\nhelp: rename one of them in the proto file\n"
+        );
+    }
+
+    #[test]
+    fn a_wrapper_type_as_a_whole_request_is_refused() {
+        let stderr = refused(&["--proto", "errors/wrapper_rpc.proto"]);
+        assert_eq!(
+            stderr,
+            "error: `broken.v1.Api/Get` takes or returns `google.protobuf.StringValue`, which \
+             prost turns into a Rust primitive\nhelp: wrap it in a message of your own, as a field\n"
         );
     }
 

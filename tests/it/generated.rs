@@ -429,8 +429,8 @@ mod streaming_live {
         assert!(status.success(), "exit status {status}\n{logs}");
     }
 
-    /// A Python client built on `grpcio` and `PyJWT`, with hand-encoded messages: the peer that the
-    /// streaming kind must keep working for.
+    /// A Python client built on `grpcio` and `PyJWT`, with hand-encoded messages: the kind of
+    /// client the streaming kind must keep working for.
     #[test]
     fn a_python_grpcio_client_works_unchanged() {
         let server = serve();
@@ -456,9 +456,13 @@ mod tyk_live {
     fn serve() -> (PathBuf, Server) {
         let dir = project(Kind::Tyk);
         run(&mut cargo(&dir, &["build", "--bins"]));
+        // At debug level the whole Object is logged: the redaction is on trial too.
         let server = Server::start(
             &binary("demo-tyk-server"),
-            &[("HMAC_SECRET", "a secret for the live test")],
+            &[
+                ("HMAC_SECRET", "a secret for the live test"),
+                ("RUST_LOG", "info,demo_tyk=debug"),
+            ],
         );
         (dir, server)
     }
@@ -513,6 +517,8 @@ mod tyk_live {
             logs.contains("api=\"ce6528c0af7b43206b9cf736a5e5d1b4\""),
             "{logs}"
         );
+        assert!(logs.contains("dispatch received"), "no debug dump:\n{logs}");
+        assert!(logs.contains("[redacted]"), "nothing was redacted:\n{logs}");
         assert!(
             !logs.contains("c2lnbmF0dXJl"),
             "a credential was logged:\n{logs}"

@@ -1,5 +1,5 @@
 //! Who may call: the rules an access token's claims must meet once its signature is verified.
-//! `client_id` must be an allowed client, `type` must be `access`, and `scopes` (an array, or a
+//! `type` must be `access`, `client_id` must be an allowed client, and `scopes` (an array, or a
 //! space-separated string) must hold the required scope.
 
 use std::collections::BTreeSet;
@@ -67,6 +67,11 @@ impl AccessPolicy {
 
     /// Check `claims`, whose signature and `exp` are already verified.
     pub fn check(&self, claims: Claims) -> Result<AccessToken, Denied> {
+        // Not an access token at all comes first: it is an authentication failure.
+        match claims.get("type").and_then(Value::as_str) {
+            Some("access") => {}
+            other => return Err(Denied::NotAccess(other.unwrap_or_default().to_owned())),
+        }
         let client_id = match claims.get("client_id") {
             Some(Value::Number(id)) => id.as_i64(),
             Some(Value::String(id)) => id.parse().ok(),
@@ -75,10 +80,6 @@ impl AccessPolicy {
         .ok_or(Denied::NoClientId)?;
         if !self.client_ids.contains(&client_id) {
             return Err(Denied::Client(client_id));
-        }
-        match claims.get("type").and_then(Value::as_str) {
-            Some("access") => {}
-            other => return Err(Denied::NotAccess(other.unwrap_or_default().to_owned())),
         }
         let scopes: Vec<String> = match claims.get("scopes") {
             Some(Value::String(scopes)) => scopes.split_whitespace().map(str::to_owned).collect(),

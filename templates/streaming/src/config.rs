@@ -71,6 +71,7 @@ pub struct Config {
 
     /// Milliseconds between two messages of a stream
     #[arg(long, env = "STREAM_INTERVAL_MS", default_value_t = 1000)]
+    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
     pub stream_interval_ms: u64,
 }
 

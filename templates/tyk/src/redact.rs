@@ -17,12 +17,14 @@ const SECRET_HEADERS: &[&str] = &[
     "authorization",
     "proxy-authorization",
     "cookie",
+    "set-cookie",
     "x-api-key",
 ];
 
 /// Session fields that hold secrets, by their JSON names.
 const SECRET_SESSION_FIELDS: &[&[&str]] = &[
     &["hmacSecret"],
+    &["oauthKeys"],
     &["jwtData", "secret"],
     &["basicAuthData", "hash"],
     &["basicAuthData", "password"],
@@ -56,13 +58,12 @@ fn redact(object: &mut Value) {
     if let Some(request) = object.get_mut("request") {
         for map in ["headers", "setHeaders"] {
             if let Some(Value::Object(headers)) = request.get_mut(map) {
-                for (name, value) in headers.iter_mut() {
-                    if SECRET_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
-                        *value = REDACTED.into();
-                    }
-                }
+                redact_headers(headers);
             }
         }
+    }
+    if let Some(Value::Object(headers)) = object.pointer_mut("/response/headers") {
+        redact_headers(headers);
     }
     if let Some(session) = object.get_mut("session") {
         for path in SECRET_SESSION_FIELDS {
@@ -72,6 +73,14 @@ fn redact(object: &mut Value) {
             {
                 *value = REDACTED.into();
             }
+        }
+    }
+}
+
+fn redact_headers(headers: &mut serde_json::Map<String, Value>) {
+    for (name, value) in headers.iter_mut() {
+        if SECRET_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            *value = REDACTED.into();
         }
     }
 }

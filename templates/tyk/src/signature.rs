@@ -1,7 +1,7 @@
 //! HMAC request signatures, as the custom-auth example checks them:
 //!
 //! ```text
-//! Date: Tue, 07 Jun 2026 20:51:35 GMT
+//! Date: Sun, 07 Jun 2026 20:51:35 GMT
 //! Authorization: Signature keyId="client-1",algorithm="hmac-sha256",signature="<base64>"
 //! ```
 //!

@@ -1,5 +1,5 @@
-"""A Python client for streaming.StreamingService, written like the Python clients of the
-service our streaming kind replaces: PyJWT mints an HS256 token (with a fractional `exp`, as
+"""A Python client for streaming.StreamingService, written the way existing Python clients of
+this API are: PyJWT mints an HS256 token (with a fractional `exp`, as
 `time.time() + 60` gives), sent raw in the `authorization` metadata, through grpcio.
 
 It uses no generated code: the request and replies are encoded by hand from the field numbers

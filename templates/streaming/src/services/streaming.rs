@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::proto::streaming::streaming_service_server::StreamingService;
 use crate::proto::streaming::{StreamRequest, StreamResponse};
 
-/// The messages the seed service answered with, which its clients may match on.
+/// The status messages of this API, which its clients may match on: keep them as they are.
 const MISSING: &str = "Authorization token is missing";
 const EXPIRED: &str = "Authorization token has expired";
 const INVALID: &str = "Invalid authorization token";
