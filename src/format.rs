@@ -6,7 +6,7 @@
 //! rendered (it builds the same), and a warning says to run `cargo fmt`.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::render::Files;
@@ -29,6 +29,11 @@ pub fn rust_files(files: &mut Files) {
     }
 }
 
+/// A file that no `mod` declaration reaches: the library root, binaries, build script, tests.
+fn is_root(path: &Path) -> bool {
+    !path.starts_with("src") || path == Path::new("src/lib.rs") || path.starts_with("src/bin")
+}
+
 fn format_all(files: &mut Files, rust: &[PathBuf]) -> Result<(), String> {
     let scratch = tempfile::tempdir().map_err(|err| format!("rustfmt did not run: {err}"))?;
     // The project's own layout, so that rustfmt finds the files that `mod` declarations name.
@@ -42,9 +47,15 @@ fn format_all(files: &mut Files, rust: &[PathBuf]) -> Result<(), String> {
             .map_err(|err| format!("rustfmt did not run: {err}"))?;
         paths.push(scratch_path);
     }
+    // rustfmt follows `mod` declarations: naming only the crate roots formats each module once.
+    let roots = rust
+        .iter()
+        .zip(&paths)
+        .filter(|(path, _)| is_root(path))
+        .map(|(_, scratch_path)| scratch_path);
     let status = Command::new(std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into()))
         .args(["--edition", EDITION, "--quiet"])
-        .args(&paths)
+        .args(roots)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
