@@ -46,22 +46,9 @@ for file in $(seq 0 9); do protos+=(--proto "$api/large/api$file.proto"); done
   echo 'message Reply { string id = 1; }'
 } >"$api/small/small.proto"
 
-# Runs "$@" -o DIR $runs times; prints "median fastest" in ms.
-measure() {
-  local times=() start end
-  for ((i = 0; i < runs; i++)); do
-    start=$EPOCHREALTIME
-    "$@" -o "$runs_dir/out-$i" >/dev/null
-    end=$EPOCHREALTIME
-    times+=("$(awk -v a="$start" -v b="$end" 'BEGIN { print (b - a) * 1000 }')")
-  done
-  rm -rf "$runs_dir"/out-*
-  printf '%s\n' "${times[@]}" | sort -g | awk '{ t[NR] = $1 } END { printf "%8.1f %8.1f", t[int((NR + 1) / 2)], t[1] }'
-}
-
 printf '%-44s %8s %8s\n' "grpc-scaffold new (ms)" "median" "fastest"
-printf '%-44s %s\n' "one service, one RPC (baseline)" "$(measure "$scaffold" new small --proto "$api/small/small.proto")"
-printf '%-44s %s\n' "50 services x 20 RPCs, 10 files" "$(measure "$scaffold" new large "${protos[@]}")"
+printf '%-44s %s\n' "one service, one RPC (baseline)" "$(measure "$runs" "$scaffold" new small --proto "$api/small/small.proto" -o)"
+printf '%-44s %s\n' "50 services x 20 RPCs, 10 files" "$(measure "$runs" "$scaffold" new large "${protos[@]}" -o)"
 
 # build DIR PACKAGE: seconds to build the project's own crate, dependencies already built.
 build() {

@@ -49,3 +49,18 @@ table() {
 header() {
   printf '%-34s %10s %10s %10s\n' "requests/s" "1x1" "32x1" "32x10"
 }
+
+# measure RUNS COMMAND...: runs COMMAND with a fresh destination path appended, RUNS times;
+# prints "median fastest" in ms.
+measure() {
+  local runs=$1 times=() start end
+  shift
+  for ((i = 0; i < runs; i++)); do
+    start=$EPOCHREALTIME
+    "$@" "$runs_dir/out-$i" >/dev/null 2>&1
+    end=$EPOCHREALTIME
+    times+=("$(awk -v a="$start" -v b="$end" 'BEGIN { print (b - a) * 1000 }')")
+  done
+  rm -rf "$runs_dir"/out-*
+  printf '%s\n' "${times[@]}" | sort -g | awk '{ t[NR] = $1 } END { printf "%8.1f %8.1f", t[int((NR + 1) / 2)], t[1] }'
+}
