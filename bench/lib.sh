@@ -5,7 +5,7 @@ runs_dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$runs_dir"' EXIT
 export CARGO_TARGET_DIR="$PWD/target/bench-target"
 cargo build --release --quiet
-scaffold="$PWD/target/release/grpc-scaffold"
+scaffold="$CARGO_TARGET_DIR/release/grpc-scaffold"
 
 # generate KIND NAME: writes $runs_dir/NAME and builds its release binaries.
 generate() {
