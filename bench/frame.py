@@ -6,27 +6,14 @@ usage: frame.py empty | tyk-pre | extension TOKEN
 
 import struct
 import sys
+from pathlib import Path
 
-
-def varint(value: int) -> bytes:
-    value &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def field(number: int, value) -> bytes:
-    if isinstance(value, int):
-        return varint(number << 3) + varint(value)
-    data = value.encode() if isinstance(value, str) else value
-    return varint(number << 3 | 2) + varint(len(data)) + data
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests/it/peers"))
+from protowire import field, map_entries  # noqa: E402
 
 
 def entry(number: int, key: str, value: str) -> bytes:
-    return field(number, field(1, key) + field(2, value))
+    return map_entries(number, {key: value})
 
 
 def tyk_pre() -> bytes:

@@ -10,36 +10,14 @@ import sys
 
 import grpc
 
+from protowire import field, map_entries
+
 # Field numbers, from the coprocess wire contract.
 OBJECT_HOOK_TYPE, OBJECT_HOOK_NAME, OBJECT_REQUEST, OBJECT_SPEC = 1, 2, 3, 6
 REQUEST_HEADERS, REQUEST_SET_HEADERS, REQUEST_URL, REQUEST_ADD_PARAMS = 1, 2, 5, 7
 REQUEST_RETURN_OVERRIDES, REQUEST_METHOD = 10, 11
 OVERRIDES_RESPONSE_CODE, OVERRIDES_RESPONSE_ERROR = 1, 2
 HOOK_PRE, HOOK_CUSTOM_KEY_CHECK = 1, 4
-
-
-def varint(value: int) -> bytes:
-    value &= (1 << 64) - 1  # negative int32 values go out as ten-byte varints
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def field(number: int, value) -> bytes:
-    if isinstance(value, int):
-        return varint(number << 3) + varint(value)
-    data = value.encode() if isinstance(value, str) else value
-    return varint(number << 3 | 2) + varint(len(data)) + data
-
-
-def map_entries(number: int, entries: dict) -> bytes:
-    return b"".join(field(number, field(1, k) + field(2, v)) for k, v in entries.items())
 
 
 def decode(data: bytes) -> dict:
