@@ -14,6 +14,8 @@ pub enum Kind {
     Extension,
     Streaming,
     Tyk,
+    ExtProc,
+    ExtProcL4,
     Custom,
 }
 
@@ -25,6 +27,8 @@ impl Kind {
             Kind::Extension => "extension",
             Kind::Streaming => "streaming",
             Kind::Tyk => "tyk",
+            Kind::ExtProc => "ext-proc",
+            Kind::ExtProcL4 => "ext-proc-l4",
             Kind::Custom => "custom",
         }
     }

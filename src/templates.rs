@@ -53,6 +53,10 @@ pub struct Manifest {
     /// user's names, whose lengths no template can foresee.
     #[serde(default)]
     pub rustfmt: bool,
+    /// Output paths of the shared layers that this kind does not produce, such as `build.rs`
+    /// for a kind whose protos come compiled in a crate.
+    #[serde(default)]
+    pub omit: Vec<String>,
 }
 
 /// One file of the template tree.
@@ -104,6 +108,14 @@ pub fn load(kind: Kind) -> Result<KindTemplates> {
     let mut outputs: BTreeMap<PathBuf, Template> = BTreeMap::new();
     for template in layers.iter().flatten() {
         outputs.insert(template.output.clone(), template.clone());
+    }
+    for path in &manifest.omit {
+        if outputs.remove(Path::new(path)).is_none() {
+            return Err(Error::Manifest {
+                path: format!("{}/{MANIFEST}", kind.id()),
+                reason: format!("`omit` names `{path}`, which no layer produces"),
+            });
+        }
     }
     layers.push(collect(PARTIALS)?);
 
@@ -208,9 +220,11 @@ mod tests {
         for &kind in Kind::all() {
             let templates = load(kind).unwrap();
             assert!(!templates.manifest.summary.is_empty(), "{kind}");
-            // Every kind brings its protos, except `custom`, which takes the user's.
+            // Every kind brings its protos, except `custom`, which takes the user's, and the
+            // Envoy callouts, whose protos come compiled in the `envoy-types` crate.
             let has_protos = templates.outputs.iter().any(Template::is_proto);
-            assert_eq!(has_protos, kind != Kind::Custom, "{kind}");
+            let brings_protos = !matches!(kind, Kind::Custom | Kind::ExtProc | Kind::ExtProcL4);
+            assert_eq!(has_protos, brings_protos, "{kind}");
         }
     }
 }
