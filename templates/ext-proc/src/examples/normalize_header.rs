@@ -1,0 +1,37 @@
+//! Tell the upstream what kind of device the client is, from the host it asked for
+//! (`m.example.com` is a phone, `tablet.example.com` a tablet), in `client-device-type`.
+
+use envoy_types::pb::envoy::service::ext_proc::v3::HttpHeaders;
+
+use crate::callout::{Callout, Reply};
+use crate::tools::{Changes, header_str};
+
+#[derive(Debug, Default)]
+pub struct NormalizeHeader;
+
+/// The device type that `host` is for.
+pub fn device_type(host: &str) -> &'static str {
+    let host = host.to_ascii_lowercase();
+    if host.starts_with("m.") || host.starts_with("mobile.") {
+        "mobile"
+    } else if host.starts_with("tablet.") {
+        "tablet"
+    } else {
+        "desktop"
+    }
+}
+
+impl Callout for NormalizeHeader {
+    type State = ();
+
+    async fn on_request_headers(&self, headers: &HttpHeaders, _state: &mut ()) -> Reply {
+        let Some(host) = header_str(headers, ":authority") else {
+            return Reply::Continue;
+        };
+        // A client must not choose its own device type.
+        Changes::new()
+            .set_header("client-device-type", device_type(host))
+            .clear_route_cache()
+            .into_reply()
+    }
+}

@@ -1,0 +1,20 @@
+//! Redirect every request, permanently.
+
+use envoy_types::pb::envoy::service::ext_proc::v3::HttpHeaders;
+
+use crate::callout::{Callout, Reply};
+use crate::tools::redirect;
+
+/// Where requests are sent.
+pub const LOCATION: &str = "http://service-extensions.com/redirect";
+
+#[derive(Debug, Default)]
+pub struct Redirect;
+
+impl Callout for Redirect {
+    type State = ();
+
+    async fn on_request_headers(&self, _headers: &HttpHeaders, _state: &mut ()) -> Reply {
+        redirect(LOCATION, true).into_reply()
+    }
+}
