@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use grpc_scaffold::Kind;
 
+use crate::envoy::free_port;
 use crate::support::{options, path_without_protoc, python_with, run, tool, work_dir};
 
 /// The name of each kind's project here. The names differ, because projects that share a
@@ -119,9 +120,13 @@ struct Server {
 
 impl Server {
     fn start(binary: &Path, envs: &[(&str, &str)]) -> Self {
-        let address = free_port();
+        Self::start_at(binary, "LISTEN_ADDR", free_port(), envs)
+    }
+
+    /// Start `binary` with the address variable `listen` set to `address`.
+    fn start_at(binary: &Path, listen: &str, address: SocketAddr, envs: &[(&str, &str)]) -> Self {
         let child = Command::new(binary)
-            .env("LISTEN_ADDR", address.to_string())
+            .env(listen, address.to_string())
             .env("SHUTDOWN_GRACE_SECS", "5")
             .envs(envs.iter().copied())
             .stdout(Stdio::null())
@@ -176,13 +181,6 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
 fn grpcurl(address: SocketAddr, args: &[&str]) -> String {
     let output = run(Command::new(tool("grpcurl"))
         .arg("-plaintext")
@@ -222,6 +220,8 @@ every_kind! {
     extension: Kind::Extension,
     streaming: Kind::Streaming,
     tyk: Kind::Tyk,
+    ext_proc: Kind::ExtProc,
+    ext_proc_l4: Kind::ExtProcL4,
     custom: Kind::Custom,
 }
 
@@ -648,5 +648,172 @@ mod custom_live {
         }
         let (status, logs) = server.terminate(Duration::from_secs(5));
         assert!(status.success(), "exit status {status}\n{logs}");
+    }
+}
+
+/// The callout kinds behind a real Envoy, with the generated `envoy/envoy.yaml` on ports of the
+/// test's own, and upstreams that record what reaches them.
+mod envoy_live {
+    use super::*;
+    use crate::envoy::{self, Envoy, Ports};
+
+    /// The generated Envoy config on free ports, with the upstream cluster at `upstream`.
+    fn ports(upstream: SocketAddr) -> Ports {
+        Ports {
+            admin: free_port(),
+            ingress: free_port(),
+            stand_in_upstream: free_port(),
+            ext_proc: free_port(),
+            upstream,
+        }
+    }
+
+    fn start_envoy(kind: Kind, ports: &Ports) -> Envoy {
+        let dir = project(kind);
+        let yaml = std::fs::read_to_string(dir.join("envoy/envoy.yaml")).unwrap();
+        Envoy::start(&dir, &envoy::with_ports(&yaml, ports), ports.admin)
+    }
+
+    /// The generated server running `example`, plaintext on `address`, with TLS off.
+    fn callout(binary: &str, address: SocketAddr, example: &str) -> Server {
+        let health = free_port().to_string();
+        Server::start_at(
+            &super::binary(binary),
+            "PLAINTEXT_LISTEN",
+            address,
+            &[
+                ("EXAMPLE", example),
+                ("TLS_LISTEN", "off"),
+                ("HEALTH_LISTEN", &health),
+            ],
+        )
+    }
+
+    fn assert_no_failures(stats: &std::collections::BTreeMap<String, u64>, prefix: &str) {
+        assert!(stats[&format!("{prefix}streams_started")] > 0, "{stats:#?}");
+        for counter in [
+            "spurious_msgs_received",
+            "streams_failed",
+            "failure_mode_allowed",
+            "message_timeouts",
+        ] {
+            if let Some(value) = stats.get(&format!("{prefix}{counter}")) {
+                assert_eq!(*value, 0, "{counter}: {stats:#?}");
+            }
+        }
+    }
+
+    #[test]
+    fn http_examples_through_envoy() {
+        let dir = project(Kind::ExtProc);
+        run(&mut cargo(&dir, &["build", "--bins"]));
+        let (upstream, received) = envoy::http_upstream();
+        let ports = ports(upstream);
+        let envoy = start_envoy(Kind::ExtProc, &ports);
+        let send = |headers: &[(&str, &str)], body: &[u8]| {
+            envoy::request(ports.ingress, "POST", "/orders", headers, body).unwrap()
+        };
+
+        // basic: a header added upstream, one added downstream, and both bodies replaced.
+        let server = callout("demo-ext-proc-server", ports.ext_proc, "basic");
+        let response = send(&[], b"original body");
+        assert_eq!(response.status, 200, "{response:?}");
+        assert_eq!(
+            response.header("hello"),
+            Some("service-extensions"),
+            "{response:?}"
+        );
+        assert_eq!(response.text(), "new-body");
+        let seen = envoy::next(&received);
+        assert_eq!(seen.header("header-request"), Some("request"), "{seen:?}");
+        assert_eq!(seen.text(), "replaced-body");
+        let (status, logs) = server.terminate(Duration::from_secs(5));
+        assert!(status.success(), "exit status {status}\n{logs}");
+
+        // add_custom_response: a deny answered by Envoy with the callout's 403, and a mock.
+        let server = callout(
+            "demo-ext-proc-server",
+            ports.ext_proc,
+            "add_custom_response",
+        );
+        let denied = send(&[("deny", "true")], b"");
+        assert_eq!(denied.status, 403, "{denied:?}");
+        assert_eq!(denied.text(), "denied by the callout\n");
+        let mocked = send(&[("mock", "true")], b"");
+        assert_eq!(
+            (mocked.status, mocked.text().as_str()),
+            (200, "Mocked response\n")
+        );
+        let passed = send(&[], b"fine");
+        assert_eq!(
+            (passed.status, passed.text().as_str()),
+            (200, "upstream body")
+        );
+        assert_eq!(envoy::next(&received).text(), "fine");
+        drop(server);
+
+        // redirect: 301 and a Location, without reaching the upstream.
+        let server = callout("demo-ext-proc-server", ports.ext_proc, "redirect");
+        let redirected = send(&[], b"");
+        assert_eq!(redirected.status, 301, "{redirected:?}");
+        assert_eq!(
+            redirected.header("location"),
+            Some("http://service-extensions.com/redirect")
+        );
+        drop(server);
+        assert!(
+            received.try_recv().is_err(),
+            "a stopped request reached the upstream"
+        );
+
+        assert_no_failures(
+            &envoy.stats("http.ingress.ext_proc."),
+            "http.ingress.ext_proc.",
+        );
+    }
+
+    #[test]
+    fn tcp_rewrite_through_envoy() {
+        use std::io::{Read as _, Write as _};
+
+        let dir = project(Kind::ExtProcL4);
+        run(&mut cargo(&dir, &["build", "--bins"]));
+        let (upstream, received) = envoy::tcp_echo_upstream();
+        let ports = ports(upstream);
+        let envoy = start_envoy(Kind::ExtProcL4, &ports);
+        let _server = callout("demo-ext-proc-l4-server", ports.ext_proc, "rewrite");
+
+        let mut client = std::net::TcpStream::connect(ports.ingress).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        client.write_all(b"Hello, upstream\n").unwrap();
+        assert_eq!(envoy::next(&received), b"HELLO, UPSTREAM\n");
+        let mut echoed = [0; 64];
+        let read = client.read(&mut echoed).unwrap();
+        assert_eq!(&echoed[..read], b"hello, upstream\n");
+
+        // `quit` closes the connection: the client reads the end of the stream.
+        client.write_all(b"quit\n").unwrap();
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).unwrap();
+        assert!(rest.is_empty(), "{rest:?}");
+
+        let stats = envoy.stats("network_ext_proc.ingress.");
+        assert_no_failures(&stats, "network_ext_proc.ingress.");
+        // Both chunks reached the callout, and only the first went on: `quit` closed instead.
+        assert_eq!(
+            stats["network_ext_proc.ingress.read_data_sent"], 2,
+            "{stats:#?}"
+        );
+        assert_eq!(
+            stats["network_ext_proc.ingress.read_data_injected"], 1,
+            "{stats:#?}"
+        );
+        assert_eq!(
+            stats.get("network_ext_proc.ingress.streams_grpc_error"),
+            Some(&0),
+            "{stats:#?}"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! snapshot per kind, and the generated projects built, linted and run for real.
 
 mod cli;
+mod envoy;
 mod errors;
 mod generated;
 mod snapshots;
