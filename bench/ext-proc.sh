@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # What an ext_proc server adds to each request through Envoy: p50 latency at 1 connection and
 # requests/s at 32 connections, with wrk, for Envoy with no ext_proc filter (the baseline), with
-# the generated ext-proc server (its `basic` example), and with a minimal reference server built
-# in the same run (bench/ext-proc-minimal: one added header, CONTINUE for the rest).
-#   bench/ext-proc.sh            (DURATION=10s per cell by default)
+# a minimal reference server built in the same run (bench/ext-proc-minimal: one added header,
+# CONTINUE for the rest), and with the generated ext-proc server running its `basic` example and
+# its `add_header` example (the minimal server's work); and each server's CPU time per request at
+# 32 connections, the least noisy of the three. The servers take turns over several
+# rounds, and each figure is the median of its rounds, since one run on two shared cores is noisy.
+#   bench/ext-proc.sh            (ROUNDS=3, DURATION=5s per cell by default)
 # Needs wrk (`apt-get install wrk`) and Envoy (`./scripts/test` installs it into target/tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,62 +18,110 @@ source bench/lib.sh
 
 generate ext-proc bench-ext-proc
 (cd bench/ext-proc-minimal && cargo build --release --quiet)
-duration=${DURATION:-10s}
+rounds=${ROUNDS:-3}
+duration=${DURATION:-5s}
 
-# The generated config, and the same without the ext_proc filter.
+# Two Envoys from the generated config: as generated (listener 10000, admin 9901), and without
+# the ext_proc filter on ports of its own (listener 10010, stand-in upstream 10011, admin 9911).
 config="$runs_dir/bench-ext-proc/envoy/envoy.yaml"
 python3 - "$config" "$runs_dir/no-filter.yaml" <<'PY'
 import sys
-lines = open(sys.argv[1]).read().splitlines(keepends=True)
-start = next(i for i, l in enumerate(lines) if "- name: envoy.filters.http.ext_proc" in l)
-end = next(i for i, l in enumerate(lines) if "- name: envoy.filters.http.router" in l)
-open(sys.argv[2], "w").writelines(lines[:start] + lines[end:])
+text = open(sys.argv[1]).read()
+start = text.index("                  - name: envoy.filters.http.ext_proc")
+end = text.index("                  - name: envoy.filters.http.router")
+text = text[:start] + text[end:]
+for old, new in (("9901", "9911"), ("10000", "10010"), ("10001", "10011")):
+    text = text.replace(f"port_value: {old}", f"port_value: {new}")
+open(sys.argv[2], "w").write(text)
 PY
-
-# envoy CONFIG: runs Envoy (one worker) until the next call; waits until it is ready.
-envoy_pid=
-envoy() {
-  [ -n "$envoy_pid" ] && kill "$envoy_pid" && wait "$envoy_pid" 2>/dev/null || true
-  "$envoy" -c "$1" --concurrency 1 --log-level error --base-id $(($$ % 50000)) &
-  envoy_pid=$!
+for yaml in "$config" "$runs_dir/no-filter.yaml"; do
+  "$envoy" -c "$yaml" --concurrency 1 --log-level error --base-id $((RANDOM * 10)) &
+done
+for admin in 9901 9911; do
   for _ in $(seq 100); do
-    curl -fs -o /dev/null http://127.0.0.1:9901/ready && return
+    curl -fs -o /dev/null "http://127.0.0.1:$admin/ready" && break
     sleep 0.1
   done
-  echo "Envoy never became ready" >&2
-  exit 1
+done
+
+# start NAME: runs the callout server NAME (none, minimal, basic or add_header) on 8080.
+start() {
+  case $1 in
+    none) return ;;
+    minimal)
+      "$CARGO_TARGET_DIR/release/ext-proc-minimal" 127.0.0.1:8080 &
+      server_pid=$!
+      sleep 0.5 ;;
+    *) serve bench-ext-proc-server 8080 PLAINTEXT_LISTEN=127.0.0.1:8080 TLS_LISTEN=off \
+        HEALTH_LISTEN=off EXAMPLE="$1" ;;
+  esac
 }
 
-# row NAME: p50 at 1 connection (us), and requests/s at 32 connections, through Envoy.
-row() {
-  local url=http://127.0.0.1:10000/ p50 rps
-  wrk -t1 -c32 -d2s "$url" >/dev/null # warm up
-  p50=$(wrk -t1 -c1 -d"$duration" --latency "$url" |
-    awk '$1 == "50%" { v = $2; u = v; gsub(/[0-9.]/, "", u); gsub(/[a-z]/, "", v);
-      print (u == "ms" ? v * 1000 : (u == "s" ? v * 1000000 : v)) }')
-  rps=$(wrk -t1 -c32 -d"$duration" "$url" | awk '/^Requests\/sec/ { print $2 }')
-  printf '%-36s %12s %12s\n' "$1" "$p50" "$rps"
-  eval "p50_$2=$p50 rps_$2=$rps"
+stop() {
+  [ "$1" = none ] && return
+  kill "$server_pid"
+  wait "$server_pid" 2>/dev/null || true
 }
 
-printf '%-36s %12s %12s\n' "through Envoy" "p50 1c (us)" "req/s 32c"
-envoy "$runs_dir/no-filter.yaml"
-row "no ext_proc filter (baseline)" none
-envoy "$config"
-"$CARGO_TARGET_DIR/release/ext-proc-minimal" 127.0.0.1:8080 &
-minimal_pid=$!
-sleep 0.5
-row "minimal reference server" minimal
-kill "$minimal_pid"
-wait "$minimal_pid" 2>/dev/null || true
-serve bench-ext-proc-server 8080 PLAINTEXT_LISTEN=127.0.0.1:8080 TLS_LISTEN=off HEALTH_LISTEN=off
-row "generated server, basic example" generated
+# measure_cell NAME: appends NAME's p50 at 1 connection (us) and requests/s at 32 connections.
+measure_cell() {
+  local url=http://127.0.0.1:10000/
+  [ "$1" = none ] && url=http://127.0.0.1:10010/
+  wrk -t1 -c32 -d1s "$url" >/dev/null # warm up
+  wrk -t1 -c1 -d"$duration" --latency "$url" | awk -v name="$1" '$1 == "50%" {
+    v = $2; u = v; gsub(/[0-9.]/, "", u); gsub(/[a-z]/, "", v)
+    print name, "p50", (u == "ms" ? v * 1000 : (u == "s" ? v * 1000000 : v)) }' >>"$runs_dir/cells"
+  local before=0 after=0 output
+  [ "$1" != none ] && before=$(cpu_ticks)
+  output=$(wrk -t1 -c32 -d"$duration" "$url")
+  [ "$1" != none ] && after=$(cpu_ticks)
+  awk -v name="$1" -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
+    / requests in / { requests = $1 }
+    /^Requests\/sec/ { print name, "rps", $2 }
+    END { print name, "cpu", ticks / hz * 1e6 / requests }' <<<"$output" >>"$runs_dir/cells"
+}
 
-awk -v n="$p50_none" -v m="$p50_minimal" -v g="$p50_generated" \
-  -v rn="$rps_none" -v rm="$rps_minimal" -v rg="$rps_generated" 'BEGIN {
-  printf "\nadded p50: minimal %.0f us, generated %.0f us: %.2fx the minimal one (goal <= 1.2x)\n",
-    m - n, g - n, (g - n) / (m - n)
-  printf "req/s lost at 32c: minimal %.0f%%, generated %.0f%%\n", 100 * (1 - rm / rn), 100 * (1 - rg / rn)
-  printf "added cost per request at 32c: minimal %.1f us, generated %.1f us: %.2fx (goal <= 1.2x)\n",
-    1e6 / rm - 1e6 / rn, 1e6 / rg - 1e6 / rn, (1e6 / rg - 1e6 / rn) / (1e6 / rm - 1e6 / rn)
-}'
+# The server's user and system CPU time so far, in clock ticks.
+cpu_ticks() {
+  awk '{ print $14 + $15 }' "/proc/$server_pid/stat"
+}
+
+names=(none minimal basic add_header)
+for round in $(seq "$rounds"); do
+  echo "round $round of $rounds" >&2
+  for name in "${names[@]}"; do
+    start "$name"
+    measure_cell "$name"
+    stop "$name"
+  done
+done
+
+awk '
+  { values[$1 " " $2] = values[$1 " " $2] " " $3 }
+  function median(list,   n, v, i, j, t) {
+    n = split(list, v, " ")
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+  }
+  END {
+    split("none minimal basic add_header", names, " ")
+    label["none"] = "no ext_proc filter (baseline)"
+    label["minimal"] = "minimal reference server"
+    label["basic"] = "generated server, basic example"
+    label["add_header"] = "generated server, add_header example"
+    printf "%-40s %12s %12s %14s\n", "through Envoy (median of rounds)", "p50 1c (us)", "req/s 32c", "server CPU/req"
+    for (i = 1; i <= 4; i++) {
+      p[names[i]] = median(values[names[i] " p50"]); r[names[i]] = median(values[names[i] " rps"])
+      cpu = i == 1 ? "-" : sprintf("%.1f us", median(values[names[i] " cpu"]))
+      printf "%-40s %12.0f %12.0f %14s\n", label[names[i]], p[names[i]], r[names[i]], cpu
+    }
+    m = p["minimal"] - p["none"]
+    cm = 1e6 / r["minimal"] - 1e6 / r["none"]
+    printf "\nadded to p50 at 1c, and as a multiple of the minimal server (goal <= 1.2x):\n"
+    for (i = 2; i <= 4; i++) printf "  %-38s %6.0f us  %5.2fx\n", label[names[i]], p[names[i]] - p["none"], (p[names[i]] - p["none"]) / m
+    printf "added cost per request at 32c (1/req/s), and as a multiple of the minimal server:\n"
+    for (i = 2; i <= 4; i++) {
+      c = 1e6 / r[names[i]] - 1e6 / r["none"]
+      printf "  %-38s %6.1f us  %5.2fx  (req/s %.0f%% below the baseline)\n", label[names[i]], c, c / cm, 100 * (1 - r[names[i]] / r["none"])
+    }
+  }' "$runs_dir/cells"
