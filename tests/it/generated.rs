@@ -772,6 +772,54 @@ mod envoy_live {
         );
     }
 
+    /// The TLS listener with `make certs`' certificates, the plaintext one off, and the HTTP
+    /// health listener beside it.
+    #[test]
+    fn tls_listener_and_http_health() {
+        let dir = project(Kind::ExtProcL4);
+        run(Command::new(tool("make")).arg("certs").current_dir(&dir));
+        run(&mut cargo(&dir, &["build", "--bins"]));
+        let certs = dir.join("certs");
+        let (cert, key) = (certs.join("server.pem"), certs.join("server.key"));
+        let health = free_port();
+        let server = Server::start_at(
+            &binary("demo-ext-proc-l4-server"),
+            "TLS_LISTEN",
+            free_port(),
+            &[
+                ("PLAINTEXT_LISTEN", "off"),
+                ("HEALTH_LISTEN", &health.to_string()),
+                ("TLS_CERT", cert.to_str().unwrap()),
+                ("TLS_KEY", key.to_str().unwrap()),
+            ],
+        );
+        let checked = run(Command::new(tool("grpcurl"))
+            .arg("-cacert")
+            .arg(certs.join("ca.pem"))
+            .arg(server.address.to_string())
+            .arg("grpc.health.v1.Health/Check"));
+        let checked = String::from_utf8_lossy(&checked.stdout);
+        assert!(checked.contains(r#""status": "SERVING""#), "{checked}");
+        let plaintext = Command::new(tool("grpcurl"))
+            .args([
+                "-plaintext",
+                &server.address.to_string(),
+                "grpc.health.v1.Health/Check",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            !plaintext.status.success(),
+            "the TLS listener answered plaintext"
+        );
+
+        let ready = envoy::get(health, "/healthz", &[]);
+        assert_eq!((ready.status, ready.text().as_str()), (200, "SERVING\n"));
+        let (status, logs) = server.terminate(Duration::from_secs(5));
+        assert!(status.success(), "exit status {status}\n{logs}");
+        assert!(logs.contains("serving gRPC, TLS"), "{logs}");
+    }
+
     #[test]
     fn tcp_rewrite_through_envoy() {
         use std::io::{Read as _, Write as _};
