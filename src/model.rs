@@ -79,6 +79,8 @@ pub struct Api {
     /// The proto files, relative to `proto/`, in dependency order.
     pub files: Vec<String>,
     pub services: Vec<Service>,
+    /// Whether any method streams its replies, so that the shared stream type is needed.
+    pub streams_replies: bool,
 }
 
 /// A proto service, with the names tonic gives its generated code.

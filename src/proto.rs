@@ -168,7 +168,15 @@ fn to_api(pool: &DescriptorPool, files: Vec<String>) -> Result<Api> {
         .map(|service| to_service(&service))
         .collect();
     name_modules(&mut services)?;
-    Ok(Api { files, services })
+    let streams_replies = services
+        .iter()
+        .flat_map(|service| &service.methods)
+        .any(|method| method.server_streaming);
+    Ok(Api {
+        files,
+        services,
+        streams_replies,
+    })
 }
 
 /// Google's wrapper types become Rust primitives in prost, which tonic cannot take as a whole

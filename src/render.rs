@@ -48,6 +48,15 @@ impl<'a> Renderer<'a> {
 
     fn render(&self, project: &Project, select: impl Fn(&Template) -> bool) -> Result<Files> {
         let context = Context::from_serialize(project).map_err(|e| render_error("model", &e))?;
+        // A file per service sees its `service`, and the project without the whole API: cloning
+        // a context that holds every service, once per service, would cost more than rendering.
+        let service_context = || {
+            let project = Project {
+                api: Default::default(),
+                ..project.clone()
+            };
+            Context::from_serialize(project).map_err(|e| render_error("model", &e))
+        };
         let mut files = Files::new();
         for template in self.templates.outputs.iter().filter(|t| select(t)) {
             if template
@@ -56,8 +65,9 @@ impl<'a> Renderer<'a> {
                 .any(|s| s.to_string_lossy().starts_with(SERVICE))
             {
                 // One file per service, with `service` in the context.
+                let base = service_context()?;
                 for service in &project.api.services {
-                    let mut context = context.clone();
+                    let mut context = base.clone();
                     context.insert("service", service);
                     let path = output_path(template, project, &service.file_name);
                     files.insert(path, self.body(template, &context)?);
