@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use tera::{Context, Tera};
 
 use crate::error::{Error, Result};
-use crate::model::Project;
+use crate::model::{Api, Project};
 use crate::templates::{KindTemplates, Template};
 
 /// The generated project: relative path -> contents.
@@ -52,7 +52,7 @@ impl<'a> Renderer<'a> {
         // a context that holds every service, once per service, would cost more than rendering.
         let service_context = || {
             let project = Project {
-                api: Default::default(),
+                api: Api::default(),
                 ..project.clone()
             };
             Context::from_serialize(project).map_err(|e| render_error("model", &e))
