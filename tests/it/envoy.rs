@@ -2,6 +2,7 @@
 //! that record what reaches them, and a plain HTTP/1.1 client.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
@@ -51,7 +52,7 @@ pub fn with_ports(yaml: &str, ports: &Ports) -> String {
                     .find(|c: char| !c.is_ascii_digit())
                     .unwrap_or(digits.len());
                 out.push_str(&line[..at]);
-                out.push_str(&format!("port_value: {port}"));
+                let _ = write!(out, "port_value: {port}");
                 out.push_str(&digits[end..]);
                 pending = None;
                 replaced += 1;
@@ -237,7 +238,7 @@ pub fn request(
         body.len()
     );
     for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
+        let _ = write!(head, "{name}: {value}\r\n");
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;
