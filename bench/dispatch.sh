@@ -16,4 +16,5 @@ header
 table "bare tonic unary (baseline)" http://127.0.0.1:50061/bare.greeting.v1.GreetingService/SayHello "$runs_dir/empty.bin"
 serve plugin-server 50062
 table "tyk Dispatch, Pre hook" http://127.0.0.1:50062/coprocess.Dispatcher/Dispatch "$runs_dir/pre.bin"
+sleep 0.5 # the log writer flushes within 50 ms
 grep -c 'dispatch' "$runs_dir/plugin-server-50062.log" | sed 's/^/dispatch log lines written: /'
