@@ -236,3 +236,58 @@ async fn next_reply<C: NetworkCallout>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use envoy_types::pb::google::protobuf::Value;
+    use envoy_types::pb::google::protobuf::value::Kind;
+
+    use super::*;
+
+    fn chunk() -> Data {
+        Data {
+            data: b"bytes".to_vec(),
+            end_of_stream: true,
+        }
+    }
+
+    #[test]
+    fn a_pass_carries_the_chunk_unchanged() {
+        let reply = Outcome::pass().answer(Direction::Write, chunk());
+        assert_eq!(reply.write_data, Some(chunk()));
+        assert_eq!(reply.read_data, None);
+        assert_eq!(
+            reply.data_processing_status(),
+            DataProcessedStatus::Unmodified
+        );
+        assert_eq!(reply.connection_status(), ConnectionStatus::Continue);
+    }
+
+    #[test]
+    fn a_reset_with_metadata_carries_both() {
+        let metadata = Struct {
+            fields: [(
+                "seen".to_owned(),
+                Value {
+                    kind: Some(Kind::BoolValue(true)),
+                },
+            )]
+            .into(),
+        };
+        let reply = Outcome::replace("other")
+            .reset()
+            .with_metadata(metadata.clone())
+            .answer(Direction::Read, chunk());
+        let expected = Data {
+            data: b"other".to_vec(),
+            end_of_stream: true,
+        };
+        assert_eq!(reply.read_data, Some(expected));
+        assert_eq!(
+            reply.data_processing_status(),
+            DataProcessedStatus::Modified
+        );
+        assert_eq!(reply.connection_status(), ConnectionStatus::CloseRst);
+        assert_eq!(reply.dynamic_metadata, Some(metadata));
+    }
+}
