@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Dispatch throughput of the tyk kind (the Pre example hook, INFO logging on), next to a bare
-# tonic unary server (the basic kind's greeting v1) measured in the same run, with h2load.
-#   bench/dispatch.sh            (REQUESTS=40000 per cell by default)
+# tonic unary server (the basic kind's greeting v1) measured in the same run, with h2load. The
+# two servers take turns cell by cell over several rounds, and each figure is the median of its
+# rounds, since one run on two shared cores is noisy.
+#   bench/dispatch.sh            (ROUNDS=3, REQUESTS=60000 per cell by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
+rounds=${ROUNDS:-3}
+export REQUESTS=${REQUESTS:-60000}
 
 generate basic bare
 generate tyk plugin
@@ -12,9 +16,42 @@ python3 bench/frame.py empty >"$runs_dir/empty.bin"
 python3 bench/frame.py tyk-pre >"$runs_dir/pre.bin"
 
 serve bare-server 50061
-header
-table "bare tonic unary (baseline)" http://127.0.0.1:50061/bare.greeting.v1.GreetingService/SayHello "$runs_dir/empty.bin"
 serve plugin-server 50062
-table "tyk Dispatch, Pre hook" http://127.0.0.1:50062/coprocess.Dispatcher/Dispatch "$runs_dir/pre.bin"
+bare=(http://127.0.0.1:50061/bare.greeting.v1.GreetingService/SayHello "$runs_dir/empty.bin")
+plugin=(http://127.0.0.1:50062/coprocess.Dispatcher/Dispatch "$runs_dir/pre.bin")
+cells=("1 1" "32 1" "32 10")
+for round in $(seq "$rounds"); do
+  echo "round $round of $rounds" >&2
+  for cell in "${cells[@]}"; do
+    read -r connections streams <<<"$cell"
+    echo "bare ${connections}x$streams $(load "${bare[@]}" "$connections" "$streams")" >>"$runs_dir/cells"
+    echo "plugin ${connections}x$streams $(load "${plugin[@]}" "$connections" "$streams")" >>"$runs_dir/cells"
+  done
+done
+
+awk '
+  { values[$1 " " $2] = values[$1 " " $2] " " $3 }
+  function median(list,   n, v, i, j, t) {
+    n = split(list, v, " ")
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+  }
+  END {
+    printf "%-34s %10s %10s %10s\n", "requests/s (median of rounds)", "1x1", "32x1", "32x10"
+    split("bare plugin", names, " ")
+    label["bare"] = "bare tonic unary (baseline)"
+    label["plugin"] = "tyk Dispatch, Pre hook"
+    for (i = 1; i <= 2; i++) {
+      printf "%-34s", label[names[i]]
+      for (c = 1; c <= 3; c++) {
+        cell = c == 1 ? "1x1" : (c == 2 ? "32x1" : "32x10")
+        m[names[i], cell] = median(values[names[i] " " cell])
+        printf " %10.0f", m[names[i], cell]
+      }
+      printf "\n"
+    }
+    printf "tyk / bare at 32x10: %.2fx (goal >= 0.8x); every round: %s vs%s\n",
+      m["plugin", "32x10"] / m["bare", "32x10"], values["plugin 32x10"], values["bare 32x10"]
+  }' "$runs_dir/cells"
 sleep 0.5 # the log writer flushes within 50 ms
 grep -c 'dispatch' "$runs_dir/plugin-server-50062.log" | sed 's/^/dispatch log lines written: /'
