@@ -9,7 +9,7 @@
 //! - a segment `dot_x` becomes `.x` (so that `.gitignore` does not apply to this repository);
 //! - a segment `__crate__` becomes the crate name;
 //! - a file `__service__.x` is rendered once per service, as `<module_name>.x`, with `service`
-//!   in the context.
+//!   in the context (and the project, but not its whole `api`).
 //!
 //! `templates/features/<feature>/` holds files that several kinds share but not all, such as the
 //! JWT module; a kind's manifest lists the features it includes. `templates/partials/` holds
