@@ -29,13 +29,7 @@ for round in $(seq "$rounds"); do
   done
 done
 
-awk '
-  { values[$1 " " $2] = values[$1 " " $2] " " $3 }
-  function median(list,   n, v, i, j, t) {
-    n = split(list, v, " ")
-    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-  }
+awk "$collect_rounds"'
   END {
     printf "%-34s %10s %10s %10s\n", "requests/s (median of rounds)", "1x1", "32x1", "32x10"
     split("bare plugin", names, " ")

@@ -64,3 +64,14 @@ measure() {
   rm -rf "$runs_dir"/out-*
   printf '%s\n' "${times[@]}" | sort -g | awk '{ t[NR] = $1 } END { printf "%8.1f %8.1f", t[int((NR + 1) / 2)], t[1] }'
 }
+
+# An awk program that gathers lines "NAME MEASURE VALUE" (one per round) into values[NAME " "
+# MEASURE], and defines median(values[...]); a script appends its END block to it.
+collect_rounds='
+  { values[$1 " " $2] = values[$1 " " $2] " " $3 }
+  function median(list,   n, v, i, j, t) {
+    n = split(list, v, " ")
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+  }
+'

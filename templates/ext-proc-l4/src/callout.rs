@@ -6,8 +6,6 @@
 //! on the bytes the reply carries, so every reply carries them, changed or not.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use envoy_types::pb::envoy::service::network_ext_proc::v3::network_external_processor_server::{
@@ -20,9 +18,9 @@ use envoy_types::pb::envoy::service::network_ext_proc::v3::{
     Data, ProcessingRequest, ProcessingResponse,
 };
 use envoy_types::pb::google::protobuf::Struct;
-use futures_util::{FutureExt as _, Stream, StreamExt as _, stream};
 use tonic::{Request, Response, Status, Streaming};
-use tracing::{debug, error};
+
+use crate::replies::{Replies, Respond, replies};
 
 /// What a handler decides about one chunk of bytes.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -171,69 +169,50 @@ impl<C: NetworkCallout> Processor<C> {
     }
 }
 
-type Replies = Pin<Box<dyn Stream<Item = Result<ProcessingResponse, Status>> + Send>>;
-
-/// One connection's stream: its messages, and its state.
+/// One connection's stream: the callout, and the connection's state.
 struct Exchange<C: NetworkCallout> {
-    messages: Streaming<ProcessingRequest>,
+    callout: Arc<C>,
     state: C::State,
+}
+
+impl<C: NetworkCallout> Respond<ProcessingRequest> for Exchange<C> {
+    type Reply = ProcessingResponse;
+
+    async fn respond(
+        &mut self,
+        mut message: ProcessingRequest,
+    ) -> Option<Result<ProcessingResponse, Status>> {
+        let (direction, data) = match (message.read_data.take(), message.write_data.take()) {
+            (Some(data), None) => (Direction::Read, data),
+            (None, Some(data)) => (Direction::Write, data),
+            _ => {
+                let status = Status::invalid_argument(
+                    "a ProcessingRequest needs one of read_data and write_data",
+                );
+                return Some(Err(status));
+            }
+        };
+        let response = self
+            .callout
+            .process(direction, data, &message, &mut self.state)
+            .await;
+        Some(Ok(response))
+    }
 }
 
 #[tonic::async_trait]
 impl<C: NetworkCallout> NetworkExternalProcessor for Processor<C> {
-    type ProcessStream = Replies;
+    type ProcessStream = Replies<ProcessingResponse>;
 
     async fn process(
         &self,
         request: Request<Streaming<ProcessingRequest>>,
     ) -> Result<Response<Self::ProcessStream>, Status> {
-        let callout = Arc::clone(&self.callout);
-        let exchange = Exchange::<C> {
-            messages: request.into_inner(),
+        let exchange = Exchange {
+            callout: Arc::clone(&self.callout),
             state: C::State::default(),
         };
-        // Each reply is produced when Envoy polls for it: no task and no channel per connection.
-        let replies = stream::unfold(Some(exchange), move |exchange| {
-            let callout = Arc::clone(&callout);
-            async move { next_reply(&*callout, exchange?).await }
-        });
-        Ok(Response::new(Box::pin(replies.fuse())))
-    }
-}
-
-/// Read the next chunk, and produce its reply. `None` ends the stream.
-async fn next_reply<C: NetworkCallout>(
-    callout: &C,
-    mut exchange: Exchange<C>,
-) -> Option<(Result<ProcessingResponse, Status>, Option<Exchange<C>>)> {
-    let mut message = match exchange.messages.message().await {
-        Ok(Some(message)) => message,
-        Ok(None) => return None,
-        Err(status) => {
-            debug!(%status, "Envoy ended the stream");
-            return None;
-        }
-    };
-    let (direction, data) = match (message.read_data.take(), message.write_data.take()) {
-        (Some(data), None) => (Direction::Read, data),
-        (None, Some(data)) => (Direction::Write, data),
-        _ => {
-            let status = Status::invalid_argument(
-                "a ProcessingRequest needs one of read_data and write_data",
-            );
-            return Some((Err(status), None));
-        }
-    };
-    let handled = AssertUnwindSafe(callout.process(direction, data, &message, &mut exchange.state))
-        .catch_unwind()
-        .await;
-    match handled {
-        Ok(response) => Some((Ok(response), Some(exchange))),
-        Err(_) => {
-            // Only this connection fails; the other streams on the gRPC connection go on.
-            error!("the callout panicked; failing this connection's stream");
-            Some((Err(Status::internal("the callout failed")), None))
-        }
+        Ok(Response::new(replies(request.into_inner(), exchange)))
     }
 }
 

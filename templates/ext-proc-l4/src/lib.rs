@@ -4,6 +4,7 @@
 pub mod callout;
 pub mod config;
 pub mod examples;
+pub mod replies;
 pub mod server;
 pub mod services;
 pub mod telemetry;

@@ -7,8 +7,6 @@
 //! request until Envoy's message timeout.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use envoy_types::pb::envoy::service::ext_proc::v3::external_processor_server::{
@@ -21,9 +19,9 @@ use envoy_types::pb::envoy::service::ext_proc::v3::{
     HttpHeaders, HttpTrailers, ImmediateResponse, ProcessingRequest, ProcessingResponse,
     TrailersResponse,
 };
-use futures_util::{FutureExt as _, Stream, StreamExt as _, stream};
 use tonic::{Request, Response, Status, Streaming};
-use tracing::{debug, error};
+
+use crate::replies::{Replies, Respond, replies};
 
 /// What a handler answers for one phase.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -212,68 +210,41 @@ impl<C: Callout> Processor<C> {
     }
 }
 
-type Replies = Pin<Box<dyn Stream<Item = Result<ProcessingResponse, Status>> + Send>>;
-
-/// One request's stream: its messages, and its state.
+/// One request's stream: the callout, and the request's state.
 struct Exchange<C: Callout> {
-    messages: Streaming<ProcessingRequest>,
+    callout: Arc<C>,
     state: C::State,
+}
+
+impl<C: Callout> Respond<ProcessingRequest> for Exchange<C> {
+    type Reply = ProcessingResponse;
+
+    async fn respond(
+        &mut self,
+        mut message: ProcessingRequest,
+    ) -> Option<Result<ProcessingResponse, Status>> {
+        let Some(phase) = message.request.take() else {
+            let status = Status::invalid_argument("a ProcessingRequest without a phase");
+            return Some(Err(status));
+        };
+        let response = self.callout.process(phase, &message, &mut self.state).await;
+        // In observability mode Envoy expects no reply at all.
+        (!message.observability_mode).then_some(Ok(response))
+    }
 }
 
 #[tonic::async_trait]
 impl<C: Callout> ExternalProcessor for Processor<C> {
-    type ProcessStream = Replies;
+    type ProcessStream = Replies<ProcessingResponse>;
 
     async fn process(
         &self,
         request: Request<Streaming<ProcessingRequest>>,
     ) -> Result<Response<Self::ProcessStream>, Status> {
-        let callout = Arc::clone(&self.callout);
-        let exchange = Exchange::<C> {
-            messages: request.into_inner(),
+        let exchange = Exchange {
+            callout: Arc::clone(&self.callout),
             state: C::State::default(),
         };
-        // Each reply is produced when Envoy polls for it: no task and no channel per request.
-        let replies = stream::unfold(Some(exchange), move |exchange| {
-            let callout = Arc::clone(&callout);
-            async move { next_reply(&*callout, exchange?).await }
-        });
-        Ok(Response::new(Box::pin(replies.fuse())))
-    }
-}
-
-/// Read messages until one needs a reply, and produce it. `None` ends the stream.
-async fn next_reply<C: Callout>(
-    callout: &C,
-    mut exchange: Exchange<C>,
-) -> Option<(Result<ProcessingResponse, Status>, Option<Exchange<C>>)> {
-    loop {
-        let mut message = match exchange.messages.message().await {
-            Ok(Some(message)) => message,
-            Ok(None) => return None,
-            Err(status) => {
-                debug!(%status, "Envoy ended the stream");
-                return None;
-            }
-        };
-        let Some(phase) = message.request.take() else {
-            let status = Status::invalid_argument("a ProcessingRequest without a phase");
-            return Some((Err(status), None));
-        };
-        let handled = AssertUnwindSafe(callout.process(phase, &message, &mut exchange.state))
-            .catch_unwind()
-            .await;
-        let response = match handled {
-            Ok(response) => response,
-            Err(_) => {
-                // Only this request fails; the other streams on the connection go on.
-                error!("the callout panicked; failing this request's stream");
-                return Some((Err(Status::internal("the callout failed")), None));
-            }
-        };
-        // In observability mode Envoy expects no reply at all.
-        if !message.observability_mode {
-            return Some((Ok(response), Some(exchange)));
-        }
+        Ok(Response::new(replies(request.into_inner(), exchange)))
     }
 }

@@ -5,54 +5,43 @@ use jsonwebtoken::DecodingKey;
 
 use crate::callout::{Callout, Processor};
 use crate::config::{Config, JwtArgs};
-use crate::examples::{self, Example};
+use crate::examples::Example;
+use crate::examples::add_body::AddBody;
+use crate::examples::add_custom_response::AddCustomResponse;
+use crate::examples::add_header::AddHeader;
+use crate::examples::basic::Basic;
+use crate::examples::dynamic_forwarding::DynamicForwarding;
+use crate::examples::jwt_auth::JwtAuth;
+use crate::examples::normalize_header::NormalizeHeader;
+use crate::examples::observability::Observability;
+use crate::examples::redirect::Redirect;
+use crate::examples::set_cookie::SetCookie;
+use crate::examples::update_header::UpdateHeader;
 use crate::server::Services;
 
 /// Build the services from `config`; a bad setting fails here, at startup, not on a request.
 pub fn build(config: &Config) -> anyhow::Result<Services> {
     let mut services = Services::default();
     let limit = config.server.max_message_bytes();
-    let services_ref = &mut services;
     match config.example {
-        Example::Basic => serve(services_ref, limit, examples::basic::Basic),
-        Example::AddHeader => serve(services_ref, limit, examples::add_header::AddHeader),
-        Example::UpdateHeader => serve(services_ref, limit, examples::update_header::UpdateHeader),
-        Example::NormalizeHeader => {
-            serve(
-                services_ref,
-                limit,
-                examples::normalize_header::NormalizeHeader,
-            );
-        }
-        Example::AddBody => serve(services_ref, limit, examples::add_body::AddBody),
-        Example::AddCustomResponse => {
-            serve(
-                services_ref,
-                limit,
-                examples::add_custom_response::AddCustomResponse,
-            );
-        }
-        Example::Redirect => serve(services_ref, limit, examples::redirect::Redirect),
-        Example::SetCookie => serve(services_ref, limit, examples::set_cookie::SetCookie),
-        Example::DynamicForwarding => {
-            serve(
-                services_ref,
-                limit,
-                examples::dynamic_forwarding::DynamicForwarding,
-            );
-        }
+        Example::Basic => serve(&mut services, limit, Basic),
+        Example::AddHeader => serve(&mut services, limit, AddHeader),
+        Example::UpdateHeader => serve(&mut services, limit, UpdateHeader),
+        Example::NormalizeHeader => serve(&mut services, limit, NormalizeHeader),
+        Example::AddBody => serve(&mut services, limit, AddBody),
+        Example::AddCustomResponse => serve(&mut services, limit, AddCustomResponse),
+        Example::Redirect => serve(&mut services, limit, Redirect),
+        Example::SetCookie => serve(&mut services, limit, SetCookie),
+        Example::DynamicForwarding => serve(&mut services, limit, DynamicForwarding),
         Example::JwtAuth => {
-            let callout =
-                examples::jwt_auth::JwtAuth::new(public_key(&config.jwt)?, &config.jwt.validation);
-            serve(services_ref, limit, callout);
-        }
-        Example::Observability => {
+            let key = public_key(&config.jwt)?;
             serve(
-                services_ref,
+                &mut services,
                 limit,
-                examples::observability::Observability::default(),
+                JwtAuth::new(key, &config.jwt.validation),
             );
         }
+        Example::Observability => serve(&mut services, limit, Observability::default()),
     }
     Ok(services)
 }
