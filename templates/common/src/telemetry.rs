@@ -88,10 +88,8 @@ impl Write for Batched {
     fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
         let mut pending = self.0.lock();
         if pending.bytes.len() + line.len() > MAX_PENDING {
-            let full = std::mem::take(&mut pending.bytes);
-            drop(pending);
-            std::io::stderr().lock().write_all(&full)?;
-            pending = self.0.lock();
+            std::io::stderr().lock().write_all(&pending.bytes)?;
+            pending.bytes.clear();
         }
         let first = pending.bytes.is_empty();
         pending.bytes.extend_from_slice(line);
@@ -118,6 +116,8 @@ impl<'a> MakeWriter<'a> for Batched {
 
 /// Wait for a line, let more gather for [`FLUSH_INTERVAL`], write them all; until stopped.
 fn flush_until_stopped(shared: &Shared) {
+    // Two buffers take turns, so that neither is allocated again once it has grown.
+    let mut batch = Vec::new();
     loop {
         let mut pending = shared.lock();
         while pending.bytes.is_empty() && !pending.stopping {
@@ -131,9 +131,10 @@ fn flush_until_stopped(shared: &Shared) {
         if !stopping {
             thread::sleep(FLUSH_INTERVAL);
         }
-        let batch = std::mem::take(&mut shared.lock().bytes);
+        std::mem::swap(&mut shared.lock().bytes, &mut batch);
         // Nowhere is left to report a failure to write the logs.
         let _ = std::io::stderr().lock().write_all(&batch);
+        batch.clear();
         if stopping {
             return;
         }
