@@ -129,7 +129,6 @@ impl Dispatcher for Plugin {
         let started = Instant::now();
         let mut object = request.into_inner();
         let hook_type = object.hook_type();
-        let name = object.hook_name.clone();
         if tracing::enabled!(tracing::Level::DEBUG) {
             tracing::debug!(object = %redact::to_json(&object, self.log_secrets), "dispatch received");
         }
@@ -138,17 +137,19 @@ impl Dispatcher for Plugin {
             .hooks
             .routes
             .get(&hook_type)
-            .and_then(|hooks| hooks.get(&name));
+            .and_then(|hooks| hooks.get(&object.hook_name))
+            .copied();
         let result = match hook {
             Some(hook) => hook(&mut object, &self.settings),
             None => {
-                self.warn_unknown(hook_type, &name);
+                self.warn_unknown(hook_type, &object.hook_name);
                 Ok(())
             }
         };
 
+        let name = &object.hook_name;
         let api = object.spec.get("APIID").map_or("", String::as_str);
-        let latency_us = started.elapsed().as_micros();
+        let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         match &result {
             Ok(()) => tracing::info!(
                 hook = hook_type.as_str_name(),

@@ -94,19 +94,19 @@ mod tests {
     fn secrets_are_redacted_and_the_rest_kept() {
         let object = Object {
             hook_name: "MyHook".into(),
-            request: Some(MiniRequestObject {
+            request: Some(Box::new(MiniRequestObject {
                 headers: [("Authorization".into(), "Signature secret".into())].into(),
                 url: "/pets".into(),
                 ..Default::default()
-            }),
-            session: Some(SessionState {
+            })),
+            session: Some(Box::new(SessionState {
                 hmac_secret: "s3cret".into(),
                 jwt_data: Some(JwtData {
                     secret: "jwt-s3cret".into(),
                 }),
                 alias: "ada".into(),
                 ..Default::default()
-            }),
+            })),
             ..Default::default()
         };
         let json = to_json(&object, false);
