@@ -16,16 +16,31 @@ python3 bench/frame.py empty >"$runs_dir/empty.bin"
 python3 bench/frame.py tyk-pre >"$runs_dir/pre.bin"
 
 serve bare-server 50061
+bare_pid=$server_pid
 serve plugin-server 50062
+plugin_pid=$server_pid
 bare=(http://127.0.0.1:50061/bare.greeting.v1.GreetingService/SayHello "$runs_dir/empty.bin")
 plugin=(http://127.0.0.1:50062/coprocess.Dispatcher/Dispatch "$runs_dir/pre.bin")
+
+# cell NAME PID URL BODY CONNECTIONS STREAMS: appends NAME's requests/s, and the CPU time its
+# server spent per request.
+cell() {
+  local before after rps
+  before=$(cpu_ticks "$2")
+  rps=$(load "$3" "$4" "$5" "$6")
+  after=$(cpu_ticks "$2")
+  echo "$1 ${5}x$6 $rps" >>"$runs_dir/cells"
+  awk -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" -v requests="$REQUESTS" \
+    'BEGIN { printf "%s cpu%s %.2f\n", ARGV[1], ARGV[2], ticks / hz * 1e6 / requests }' "$1" "${5}x$6" >>"$runs_dir/cells"
+}
+
 cells=("1 1" "32 1" "32 10")
 for round in $(seq "$rounds"); do
   echo "round $round of $rounds" >&2
   for cell in "${cells[@]}"; do
     read -r connections streams <<<"$cell"
-    echo "bare ${connections}x$streams $(load "${bare[@]}" "$connections" "$streams")" >>"$runs_dir/cells"
-    echo "plugin ${connections}x$streams $(load "${plugin[@]}" "$connections" "$streams")" >>"$runs_dir/cells"
+    cell bare "$bare_pid" "${bare[@]}" "$connections" "$streams"
+    cell plugin "$plugin_pid" "${plugin[@]}" "$connections" "$streams"
   done
 done
 
@@ -46,6 +61,8 @@ awk "$collect_rounds"'
     }
     printf "tyk / bare at 32x10: %.2fx (goal >= 0.8x); every round: %s vs%s\n",
       m["plugin", "32x10"] / m["bare", "32x10"], values["plugin 32x10"], values["bare 32x10"]
+    printf "server CPU per request at 32x10 (median): bare %.1f us, tyk %.1f us\n",
+      median(values["bare cpu32x10"]), median(values["plugin cpu32x10"])
   }' "$runs_dir/cells"
 sleep 0.5 # the log writer flushes within 50 ms
 grep -c 'dispatch' "$runs_dir/plugin-server-50062.log" | sed 's/^/dispatch log lines written: /'

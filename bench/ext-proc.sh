@@ -72,18 +72,13 @@ measure_cell() {
     v = $2; u = v; gsub(/[0-9.]/, "", u); gsub(/[a-z]/, "", v)
     print name, "p50", (u == "ms" ? v * 1000 : (u == "s" ? v * 1000000 : v)) }' >>"$runs_dir/cells"
   local before=0 after=0 output
-  [ "$1" != none ] && before=$(cpu_ticks)
+  [ "$1" != none ] && before=$(cpu_ticks "$server_pid")
   output=$(wrk -t1 -c32 -d"$duration" "$url")
-  [ "$1" != none ] && after=$(cpu_ticks)
+  [ "$1" != none ] && after=$(cpu_ticks "$server_pid")
   awk -v name="$1" -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" '
     / requests in / { requests = $1 }
     /^Requests\/sec/ { print name, "rps", $2 }
     END { print name, "cpu", ticks / hz * 1e6 / requests }' <<<"$output" >>"$runs_dir/cells"
-}
-
-# The server's user and system CPU time so far, in clock ticks.
-cpu_ticks() {
-  awk '{ print $14 + $15 }' "/proc/$server_pid/stat"
 }
 
 names=(none minimal basic add_header)

@@ -41,6 +41,11 @@ load() {
   awk '/^finished in/ { print $4 }' <<<"$output"
 }
 
+# cpu_ticks PID: the process's user and system CPU time so far, in clock ticks.
+cpu_ticks() {
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
 # table NAME URL BODY: one row of requests/s at 1x1, 32x1 and 32x10 (connections x streams).
 table() {
   printf '%-34s %10s %10s %10s\n' "$1" "$(load "$2" "$3" 1 1)" "$(load "$2" "$3" 32 1)" "$(load "$2" "$3" 32 10)"
