@@ -4,9 +4,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use futures_util::FutureExt as _;
 use serde_json::Value;
 use tonic::{Request, Response, Status};
 
@@ -16,11 +20,45 @@ use crate::proto::coprocess::dispatcher_server::Dispatcher;
 use crate::proto::coprocess::{Event, EventReply, HookType, Object};
 use crate::redact;
 
-/// A hook: it changes the `Object` in place, or fails the call.
-pub type Hook = fn(&mut Object, &Settings) -> Result<(), HookError>;
+/// A hook: an `async fn(&mut Object, &Settings) -> Result<(), HookError>` that changes the
+/// `Object` in place, or fails the call. It may await other services, such as a key store.
+pub trait Hook<'a>: Send + Sync + 'static {
+    /// The future of one run of the hook, which borrows the `Object`.
+    type Future: Future<Output = Result<(), HookError>> + Send + 'a;
 
-/// An event handler: it receives the event's JSON.
-pub type EventHandler = fn(Value);
+    /// Run the hook on `object`.
+    fn call(&self, object: &'a mut Object, settings: &'a Settings) -> Self::Future;
+}
+
+impl<'a, F, Fut> Hook<'a> for F
+where
+    F: Fn(&'a mut Object, &'a Settings) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), HookError>> + Send + 'a,
+{
+    type Future = Fut;
+
+    fn call(&self, object: &'a mut Object, settings: &'a Settings) -> Fut {
+        self(object, settings)
+    }
+}
+
+type HookFuture<'a> = Pin<Box<dyn Future<Output = Result<(), HookError>> + Send + 'a>>;
+
+/// A registered hook, whatever the type of its function.
+trait AnyHook: Send + Sync {
+    fn run<'a>(&self, object: &'a mut Object, settings: &'a Settings) -> HookFuture<'a>;
+}
+
+impl<H: for<'a> Hook<'a>> AnyHook for H {
+    fn run<'a>(&self, object: &'a mut Object, settings: &'a Settings) -> HookFuture<'a> {
+        Box::pin(self.call(object, settings))
+    }
+}
+
+type EventFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A registered event handler, which receives the event's JSON.
+type EventHandler = Box<dyn Fn(Value) -> EventFuture + Send + Sync>;
 
 /// A hook failure. The gateway answers the client with 403 for a custom-auth hook and 500 for
 /// the others; use [`crate::object::ObjectExt::reject`] or `respond` to choose the answer.
@@ -36,7 +74,7 @@ impl From<HookError> for Status {
 /// The hooks, by hook type and name.
 #[derive(Default)]
 pub struct Hooks {
-    routes: HashMap<HookType, HashMap<String, Hook>>,
+    routes: HashMap<HookType, HashMap<String, Box<dyn AnyHook>>>,
     on_event: Option<EventHandler>,
 }
 
@@ -49,42 +87,46 @@ impl fmt::Debug for Hooks {
 }
 
 impl Hooks {
-    fn add(&mut self, hook_type: HookType, name: &str, hook: Hook) -> &mut Self {
+    fn add(&mut self, hook_type: HookType, name: &str, hook: impl for<'a> Hook<'a>) -> &mut Self {
         self.routes
             .entry(hook_type)
             .or_default()
-            .insert(name.to_owned(), hook);
+            .insert(name.to_owned(), Box::new(hook));
         self
     }
 
     /// A `pre` hook: before authentication.
-    pub fn pre(&mut self, name: &str, hook: Hook) -> &mut Self {
+    pub fn pre(&mut self, name: &str, hook: impl for<'a> Hook<'a>) -> &mut Self {
         self.add(HookType::Pre, name, hook)
     }
 
     /// A custom authentication hook (`auth_check`): accept or reject the request.
-    pub fn custom_key_check(&mut self, name: &str, hook: Hook) -> &mut Self {
+    pub fn custom_key_check(&mut self, name: &str, hook: impl for<'a> Hook<'a>) -> &mut Self {
         self.add(HookType::CustomKeyCheck, name, hook)
     }
 
     /// A `post_key_auth` hook: after authentication, with the session.
-    pub fn post_key_auth(&mut self, name: &str, hook: Hook) -> &mut Self {
+    pub fn post_key_auth(&mut self, name: &str, hook: impl for<'a> Hook<'a>) -> &mut Self {
         self.add(HookType::PostKeyAuth, name, hook)
     }
 
     /// A `post` hook: last before the upstream, with the session.
-    pub fn post(&mut self, name: &str, hook: Hook) -> &mut Self {
+    pub fn post(&mut self, name: &str, hook: impl for<'a> Hook<'a>) -> &mut Self {
         self.add(HookType::Post, name, hook)
     }
 
     /// A `response` hook: on the upstream's response.
-    pub fn response(&mut self, name: &str, hook: Hook) -> &mut Self {
+    pub fn response(&mut self, name: &str, hook: impl for<'a> Hook<'a>) -> &mut Self {
         self.add(HookType::Response, name, hook)
     }
 
-    /// The handler of gateway events.
-    pub fn events(&mut self, handler: EventHandler) -> &mut Self {
-        self.on_event = Some(handler);
+    /// The handler of gateway events: an `async fn(Value)`.
+    pub fn events<F, Fut>(&mut self, handler: F) -> &mut Self
+    where
+        F: Fn(Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.on_event = Some(Box::new(move |event| Box::pin(handler(event))));
         self
     }
 }
@@ -137,10 +179,13 @@ impl Dispatcher for Plugin {
             .hooks
             .routes
             .get(&hook_type)
-            .and_then(|hooks| hooks.get(&object.hook_name))
-            .copied();
+            .and_then(|hooks| hooks.get(&object.hook_name));
         let result = match hook {
-            Some(hook) => hook(&mut object, &self.settings),
+            // A panic fails this call only: the gateway gets an error, and the plugin serves on.
+            Some(hook) => AssertUnwindSafe(hook.run(&mut object, &self.settings))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| Err(HookError("the hook panicked".to_owned()))),
             None => {
                 self.warn_unknown(hook_type, &object.hook_name);
                 Ok(())
@@ -173,13 +218,94 @@ impl Dispatcher for Plugin {
         let payload = request.into_inner().payload;
         match serde_json::from_str::<Value>(&payload) {
             Ok(event) => {
-                if let Some(handler) = self.hooks.on_event {
-                    handler(event);
+                if let Some(handler) = &self.hooks.on_event
+                    && AssertUnwindSafe(handler(event))
+                        .catch_unwind()
+                        .await
+                        .is_err()
+                {
+                    tracing::error!("the event handler panicked");
                 }
             }
             // The gateway does not retry events: log the bad one and carry on.
             Err(err) => tracing::warn!(%err, bytes = payload.len(), "event payload is not JSON"),
         }
         Ok(Response::new(EventReply {}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tonic::Code;
+
+    use super::*;
+    use crate::object::ObjectExt as _;
+
+    fn plugin(register: impl FnOnce(&mut Hooks)) -> Plugin {
+        let mut hooks = Hooks::default();
+        register(&mut hooks);
+        Plugin {
+            hooks,
+            settings: Settings {
+                hmac_secret: None,
+                hmac_clock_skew_secs: 300,
+            },
+            log_secrets: false,
+            unknown: Mutex::default(),
+        }
+    }
+
+    fn pre(hook_name: &str) -> Request<Object> {
+        Request::new(Object {
+            hook_type: HookType::Pre.into(),
+            hook_name: hook_name.to_owned(),
+            ..Object::default()
+        })
+    }
+
+    async fn look_up(object: &mut Object, _: &Settings) -> Result<(), HookError> {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        object.set_header("X-Looked-Up", "yes");
+        Ok(())
+    }
+
+    async fn refuse(_: &mut Object, _: &Settings) -> Result<(), HookError> {
+        Err(HookError("the key store is down".to_owned()))
+    }
+
+    async fn crash(_: &mut Object, _: &Settings) -> Result<(), HookError> {
+        panic!("a bug in a hook");
+    }
+
+    #[tokio::test]
+    async fn a_hook_may_await_before_it_changes_the_object() {
+        let plugin = plugin(|hooks| {
+            hooks.pre("LookUp", look_up);
+        });
+        let object = plugin.dispatch(pre("LookUp")).await.unwrap().into_inner();
+        assert_eq!(object.request.unwrap().set_headers["X-Looked-Up"], "yes");
+    }
+
+    #[tokio::test]
+    async fn a_failing_hook_fails_the_call_with_its_message() {
+        let plugin = plugin(|hooks| {
+            hooks.pre("Refuse", refuse);
+        });
+        let status = plugin.dispatch(pre("Refuse")).await.unwrap_err();
+        assert_eq!(status.code(), Code::Internal);
+        assert_eq!(status.message(), "the key store is down");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_hook_fails_its_own_call_only() {
+        let plugin = plugin(|hooks| {
+            hooks.pre("Crash", crash).pre("LookUp", look_up);
+        });
+        let status = plugin.dispatch(pre("Crash")).await.unwrap_err();
+        assert_eq!(status.code(), Code::Internal);
+        assert_eq!(status.message(), "the hook panicked");
+        assert!(plugin.dispatch(pre("LookUp")).await.is_ok());
     }
 }

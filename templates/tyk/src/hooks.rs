@@ -2,8 +2,8 @@
 //! name in the API definition; adding a hook is one function here and one line in `register`.
 //! A name that nothing handles passes the object through unchanged, with a warning.
 //!
-//! A hook changes the `Object` through [`ObjectExt`]; see `tyk/apps/` for the API definitions that
-//! call these names.
+//! A hook is an `async fn` that changes the `Object` through [`ObjectExt`], and may await other
+//! services on the way; see `tyk/apps/` for the API definitions that call these names.
 
 use std::time::Duration;
 
@@ -30,7 +30,7 @@ pub fn register(hooks: &mut Hooks) {
 }
 
 /// Pre: tell the upstream that the request went through the plugin.
-fn tag_request(object: &mut Object, _: &Settings) -> Result<(), HookError> {
+async fn tag_request(object: &mut Object, _: &Settings) -> Result<(), HookError> {
     object.set_header("X-Plugin", "rust");
     object.add_param("plugin", "rust");
     Ok(())
@@ -38,7 +38,7 @@ fn tag_request(object: &mut Object, _: &Settings) -> Result<(), HookError> {
 
 /// Custom auth: accept requests signed with the shared HMAC secret, and reject the rest with
 /// 400 (malformed) or 401 (missing or wrong).
-fn check_signature(object: &mut Object, settings: &Settings) -> Result<(), HookError> {
+async fn check_signature(object: &mut Object, settings: &Settings) -> Result<(), HookError> {
     let Some(secret) = &settings.hmac_secret else {
         tracing::error!("HMAC_SECRET is not set; refusing every signed request");
         object.reject(Rejection::Unauthorized, "authentication is not configured");
@@ -71,7 +71,7 @@ fn check_signature(object: &mut Object, settings: &Settings) -> Result<(), HookE
 }
 
 /// Post key auth: pass the key's alias, from the session, to the upstream.
-fn forward_key_alias(object: &mut Object, _: &Settings) -> Result<(), HookError> {
+async fn forward_key_alias(object: &mut Object, _: &Settings) -> Result<(), HookError> {
     let alias = object
         .session
         .as_ref()
@@ -84,19 +84,19 @@ fn forward_key_alias(object: &mut Object, _: &Settings) -> Result<(), HookError>
 }
 
 /// Post: the upstream needs to know who called, not the caller's credentials.
-fn hide_credentials(object: &mut Object, _: &Settings) -> Result<(), HookError> {
+async fn hide_credentials(object: &mut Object, _: &Settings) -> Result<(), HookError> {
     object.delete_header("Authorization");
     Ok(())
 }
 
 /// Response: mark responses that went through the plugin.
-fn stamp_response(object: &mut Object, _: &Settings) -> Result<(), HookError> {
+async fn stamp_response(object: &mut Object, _: &Settings) -> Result<(), HookError> {
     object.set_response_header("X-Plugin", "rust");
     Ok(())
 }
 
 /// Events: log the kind of each gateway event.
-fn log_event(event: Value) {
+async fn log_event(event: Value) {
     let kind = event
         .get("event")
         .and_then(Value::as_str)
