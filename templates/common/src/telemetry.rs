@@ -8,6 +8,8 @@ use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
+mod line;
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -28,12 +30,15 @@ pub enum LogFormat {
 pub fn init(format: LogFormat) -> LogGuard {
     let (writer, guard) = Batched::start();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let terminal = std::io::stderr().is_terminal();
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
-        .with_ansi(std::io::stderr().is_terminal());
+        .with_ansi(terminal);
     match format {
-        LogFormat::Text => subscriber.init(),
+        // Colours for a person at a terminal; elsewhere, the same lines written for less.
+        LogFormat::Text if terminal => subscriber.init(),
+        LogFormat::Text => subscriber.event_format(line::Line).init(),
         LogFormat::Json => subscriber.json().init(),
     }
     guard
