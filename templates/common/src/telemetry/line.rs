@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -35,7 +35,10 @@ where
         let normalized = event.normalized_metadata();
         let metadata = normalized.as_ref().unwrap_or_else(|| event.metadata());
 
-        write_timestamp(&mut writer)?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        write_timestamp(&mut writer, now)?;
         writer.write_str(match *metadata.level() {
             Level::TRACE => " TRACE ",
             Level::DEBUG => " DEBUG ",
@@ -200,15 +203,12 @@ fn drives_a_terminal(c: char) -> bool {
     )
 }
 
-/// Writes the time as `2026-11-21T10:00:00.123456Z`, in UTC.
-fn write_timestamp(writer: &mut Writer<'_>) -> fmt::Result {
+/// Writes `now`, the time since the Unix epoch, as `2026-11-21T10:00:00.123456Z`.
+fn write_timestamp(writer: &mut impl fmt::Write, now: Duration) -> fmt::Result {
     thread_local! {
         /// The last second written, and its text up to the fraction.
         static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
     }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
     SECOND.with_borrow_mut(|(second, text)| {
         if *second != now.as_secs() {
             *second = now.as_secs();
@@ -349,7 +349,19 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_are_utc_dates_and_times() {
+    fn timestamps_are_utc_and_microseconds() {
+        let mut text = String::new();
+        write_timestamp(&mut text, Duration::new(1_700_000_000, 123_456_789)).unwrap();
+        write_timestamp(&mut text, Duration::new(1_700_000_000, 999_999)).unwrap();
+        write_timestamp(&mut text, Duration::new(951_782_400, 0)).unwrap();
+        assert_eq!(
+            text,
+            "2023-11-14T22:13:20.123456Z2023-11-14T22:13:20.000999Z2000-02-29T00:00:00.000000Z"
+        );
+    }
+
+    #[test]
+    fn dates_follow_the_gregorian_calendar() {
         assert_eq!(civil_date(0), (1970, 1, 1));
         assert_eq!(civil_date(11_016), (2000, 2, 29));
         assert_eq!(civil_date(11_017), (2000, 3, 1));
