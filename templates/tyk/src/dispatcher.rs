@@ -2,6 +2,7 @@
 //! registered for its hook type and name (see `hooks.rs`), and each `DispatchEvent` to the event
 //! handler. One log line per dispatch names the hook, the API and the latency.
 
+use std::any::Any;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
@@ -182,10 +183,13 @@ impl Dispatcher for Plugin {
             .and_then(|hooks| hooks.get(&object.hook_name));
         let result = match hook {
             // A panic fails this call only: the gateway gets an error, and the plugin serves on.
-            Some(hook) => AssertUnwindSafe(hook.run(&mut object, &self.settings))
+            Some(hook) => AssertUnwindSafe(async { hook.run(&mut object, &self.settings).await })
                 .catch_unwind()
                 .await
-                .unwrap_or_else(|_| Err(HookError("the hook panicked".to_owned()))),
+                .unwrap_or_else(|panic| {
+                    let panic = panic_message(&*panic);
+                    Err(HookError(format!("the hook panicked: {panic}")))
+                }),
             None => {
                 self.warn_unknown(hook_type, &object.hook_name);
                 Ok(())
@@ -219,12 +223,12 @@ impl Dispatcher for Plugin {
         match serde_json::from_str::<Value>(&payload) {
             Ok(event) => {
                 if let Some(handler) = &self.hooks.on_event
-                    && AssertUnwindSafe(handler(event))
+                    && let Err(panic) = AssertUnwindSafe(async { handler(event).await })
                         .catch_unwind()
                         .await
-                        .is_err()
                 {
-                    tracing::error!("the event handler panicked");
+                    let panic = panic_message(&*panic);
+                    tracing::error!(panic, "the event handler panicked");
                 }
             }
             // The gateway does not retry events: log the bad one and carry on.
@@ -232,6 +236,15 @@ impl Dispatcher for Plugin {
         }
         Ok(Response::new(EventReply {}))
     }
+}
+
+/// What a panic said, when it said it with a string.
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
 }
 
 #[cfg(test)]
@@ -279,6 +292,21 @@ mod tests {
         panic!("a bug in a hook");
     }
 
+    async fn crash_on_event(_: Value) {
+        panic!("a bug in the event handler");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_event_handler_still_gets_the_event_answered() {
+        let plugin = plugin(|hooks| {
+            hooks.events(crash_on_event);
+        });
+        let event = Request::new(Event {
+            payload: r#"{"event": "QuotaExceeded"}"#.to_owned(),
+        });
+        assert!(plugin.dispatch_event(event).await.is_ok());
+    }
+
     #[tokio::test]
     async fn a_hook_may_await_before_it_changes_the_object() {
         let plugin = plugin(|hooks| {
@@ -305,7 +333,7 @@ mod tests {
         });
         let status = plugin.dispatch(pre("Crash")).await.unwrap_err();
         assert_eq!(status.code(), Code::Internal);
-        assert_eq!(status.message(), "the hook panicked");
+        assert_eq!(status.message(), "the hook panicked: a bug in a hook");
         assert!(plugin.dispatch(pre("LookUp")).await.is_ok());
     }
 }

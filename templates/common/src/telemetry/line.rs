@@ -13,7 +13,8 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFi
 use tracing_subscriber::registry::LookupSpan;
 
 /// One line per event, exactly as `tracing_subscriber`'s default format writes it without
-/// colours: `2026-11-21T10:00:00.123456Z  INFO span{id=1}: my_crate::module: message key="value"`.
+/// colours and with the options that [`super::init`] leaves at their defaults:
+/// `2026-11-21T10:00:00.123456Z  INFO span{id=1}: my_crate::module: message key="value"`.
 ///
 /// Two things make it cheaper. The date and time are worked out once a second, and strings of
 /// plain ASCII are copied whole, where the default checks every character through a formatter.
@@ -209,18 +210,31 @@ fn write_timestamp(writer: &mut impl fmt::Write, now: Duration) -> fmt::Result {
         /// The last second written, and its text up to the fraction.
         static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
     }
-    SECOND.with_borrow_mut(|(second, text)| {
-        if *second != now.as_secs() {
-            *second = now.as_secs();
-            text.clear();
-            let (year, month, day) = civil_date(*second / 86_400);
-            let time = *second % 86_400;
-            let (hour, minute, second) = (time / 3600, time / 60 % 60, time % 60);
-            write!(text, "{year:04}-{month:02}-{day:02}")?;
-            write!(text, "T{hour:02}:{minute:02}:{second:02}.")?;
-        }
-        write!(writer, "{text}{:06}Z", now.subsec_micros())
-    })
+    let (seconds, micros) = (now.as_secs(), now.subsec_micros());
+    SECOND
+        .try_with(|cached| {
+            let (second, text) = &mut *cached.borrow_mut();
+            if *second != seconds {
+                *second = seconds;
+                text.clear();
+                write_second(text, seconds)?;
+            }
+            write!(writer, "{text}{micros:06}Z")
+        })
+        // A line logged while this thread exits, after its cache is gone.
+        .unwrap_or_else(|_| {
+            write_second(writer, seconds)?;
+            write!(writer, "{micros:06}Z")
+        })
+}
+
+/// Writes a second since the Unix epoch as `2026-11-21T10:00:00.`, ready for the fraction.
+fn write_second(writer: &mut impl fmt::Write, seconds: u64) -> fmt::Result {
+    let (year, month, day) = civil_date(seconds / 86_400);
+    let time = seconds % 86_400;
+    let (hour, minute, second) = (time / 3600, time / 60 % 60, time % 60);
+    write!(writer, "{year:04}-{month:02}-{day:02}")?;
+    write!(writer, "T{hour:02}:{minute:02}:{second:02}.")
 }
 
 /// The Gregorian date of a count of days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
