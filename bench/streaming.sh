@@ -34,9 +34,7 @@ run_streams() {
 
 echo "one stream (baseline): $(run_streams 1) s"
 echo "$streams concurrent streams: $(run_streams "$streams") s, all $(( streams * 5 )) messages received"
-ticks=$(getconf CLK_TCK)
-read -r utime stime < <(awk '{ print $14, $15 }' "/proc/$server_pid/stat")
 awk -v rss="$(awk '/VmHWM/ { print $2 }' "/proc/$server_pid/status")" \
-  -v cpu="$(( utime + stime ))" -v hz="$ticks" 'BEGIN {
+  -v cpu="$(cpu_ticks "$server_pid")" -v hz="$(getconf CLK_TCK)" 'BEGIN {
     printf "server peak RSS: %.1f MB; server CPU time: %.2f s\n", rss / 1024, cpu / hz
   }'

@@ -117,18 +117,18 @@ impl Fields<'_> {
 impl Visit for Fields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         self.field(field, |writer, message| {
+            if message {
+                return Sanitized(writer).write_str(value);
+            }
             let plain = value
                 .bytes()
                 .all(|b| matches!(b, b' '..=b'~') && b != b'"' && b != b'\\');
-            match (message, plain) {
-                (true, true) => writer.write_str(value),
-                (true, false) => Sanitized(writer).write_str(value),
-                (false, true) => {
-                    writer.write_char('"')?;
-                    writer.write_str(value)?;
-                    writer.write_char('"')
-                }
-                (false, false) => write!(writer, "{value:?}"),
+            if plain {
+                writer.write_char('"')?;
+                writer.write_str(value)?;
+                writer.write_char('"')
+            } else {
+                write!(writer, "{value:?}")
             }
         });
     }
