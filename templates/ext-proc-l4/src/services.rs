@@ -3,25 +3,25 @@
 use crate::callout::{NetworkCallout, Processor};
 use crate::config::Config;
 use crate::examples::{self, Example};
-use crate::server::Services;
+use crate::server::{MessageLimits, Services};
 
 /// Build the services from `config`.
 pub fn build(config: &Config) -> anyhow::Result<Services> {
     let mut services = Services::default();
-    let limit = config.server.max_message_bytes();
+    let limits = config.server.message_limits();
     match config.example {
-        Example::Basic => serve(&mut services, limit, examples::basic::Basic),
-        Example::Rewrite => serve(&mut services, limit, examples::rewrite::Rewrite),
+        Example::Basic => serve(&mut services, limits, examples::basic::Basic),
+        Example::Rewrite => serve(&mut services, limits, examples::rewrite::Rewrite),
     }
     Ok(services)
 }
 
-/// Serve `callout` as the processor, with the server's message-size limit.
-pub fn serve<C: NetworkCallout>(services: &mut Services, limit: usize, callout: C) {
+/// Serve `callout` as the processor, with the server's message-size limits.
+pub fn serve<C: NetworkCallout>(services: &mut Services, limits: MessageLimits, callout: C) {
     services.add(
         Processor::new(callout)
             .into_service()
-            .max_decoding_message_size(limit)
-            .max_encoding_message_size(limit),
+            .max_decoding_message_size(limits.receive)
+            .max_encoding_message_size(limits.send),
     );
 }

@@ -17,42 +17,42 @@ use crate::examples::observability::Observability;
 use crate::examples::redirect::Redirect;
 use crate::examples::set_cookie::SetCookie;
 use crate::examples::update_header::UpdateHeader;
-use crate::server::Services;
+use crate::server::{MessageLimits, Services};
 
 /// Build the services from `config`; a bad setting fails here, at startup, not on a request.
 pub fn build(config: &Config) -> anyhow::Result<Services> {
     let mut services = Services::default();
-    let limit = config.server.max_message_bytes();
+    let limits = config.server.message_limits();
     match config.example {
-        Example::Basic => serve(&mut services, limit, Basic),
-        Example::AddHeader => serve(&mut services, limit, AddHeader),
-        Example::UpdateHeader => serve(&mut services, limit, UpdateHeader),
-        Example::NormalizeHeader => serve(&mut services, limit, NormalizeHeader),
-        Example::AddBody => serve(&mut services, limit, AddBody),
-        Example::AddCustomResponse => serve(&mut services, limit, AddCustomResponse),
-        Example::Redirect => serve(&mut services, limit, Redirect),
-        Example::SetCookie => serve(&mut services, limit, SetCookie),
-        Example::DynamicForwarding => serve(&mut services, limit, DynamicForwarding),
+        Example::Basic => serve(&mut services, limits, Basic),
+        Example::AddHeader => serve(&mut services, limits, AddHeader),
+        Example::UpdateHeader => serve(&mut services, limits, UpdateHeader),
+        Example::NormalizeHeader => serve(&mut services, limits, NormalizeHeader),
+        Example::AddBody => serve(&mut services, limits, AddBody),
+        Example::AddCustomResponse => serve(&mut services, limits, AddCustomResponse),
+        Example::Redirect => serve(&mut services, limits, Redirect),
+        Example::SetCookie => serve(&mut services, limits, SetCookie),
+        Example::DynamicForwarding => serve(&mut services, limits, DynamicForwarding),
         Example::JwtAuth => {
             let key = public_key(&config.jwt)?;
             serve(
                 &mut services,
-                limit,
+                limits,
                 JwtAuth::new(key, &config.jwt.validation),
             );
         }
-        Example::Observability => serve(&mut services, limit, Observability::default()),
+        Example::Observability => serve(&mut services, limits, Observability::default()),
     }
     Ok(services)
 }
 
-/// Serve `callout` as the processor, with the server's message-size limit.
-pub fn serve<C: Callout>(services: &mut Services, limit: usize, callout: C) {
+/// Serve `callout` as the processor, with the server's message-size limits.
+pub fn serve<C: Callout>(services: &mut Services, limits: MessageLimits, callout: C) {
     services.add(
         Processor::new(callout)
             .into_service()
-            .max_decoding_message_size(limit)
-            .max_encoding_message_size(limit),
+            .max_decoding_message_size(limits.receive)
+            .max_encoding_message_size(limits.send),
     );
 }
 

@@ -7,12 +7,12 @@ use crate::server::Services;
 
 /// Build the services from `config`.
 pub fn build(config: &Config) -> anyhow::Result<Services> {
-    let limit = config.server.max_message_bytes();
+    let limits = config.server.message_limits();
     let mut services = Services::default();
     services.add(
         DispatcherServer::new(Plugin::new(config))
-            .max_decoding_message_size(limit)
-            .max_encoding_message_size(limit),
+            .max_decoding_message_size(limits.receive)
+            .max_encoding_message_size(limits.send),
     );
     Ok(services)
 }

@@ -20,12 +20,12 @@ pub fn build(config: &Config) -> anyhow::Result<Services> {
     let key = DecodingKey::from_rsa_pem(&pem)
         .context("PUBLIC_KEY is not an RSA public key in PEM format")?;
 
-    let limit = config.server.max_message_bytes();
+    let limits = config.server.message_limits();
     let mut services = Services::default();
     services.add(
         DataExtensionServer::new(extension::Extension::new(key, config))
-            .max_decoding_message_size(limit)
-            .max_encoding_message_size(limit),
+            .max_decoding_message_size(limits.receive)
+            .max_encoding_message_size(limits.send),
     );
     Ok(services)
 }

@@ -85,9 +85,13 @@ pub struct ServerArgs {
     #[arg(long, env = "TLS_CLIENT_CA")]
     pub tls_client_ca: Option<PathBuf>,
 
-    /// Largest message accepted or sent, in MiB
-    #[arg(long, env = "MAX_MSG_SIZE_MB", default_value_t = 4)]
-    pub max_message_size_mb: usize,
+    /// Largest message received, in MiB
+    #[arg(long, env = "MAX_RECV_MSG_SIZE_MB", default_value_t = 4)]
+    pub max_recv_msg_size_mb: usize,
+
+    /// Largest message sent, in MiB
+    #[arg(long, env = "MAX_SEND_MSG_SIZE_MB", default_value_t = 4)]
+    pub max_send_msg_size_mb: usize,
 
     /// Seconds to let open streams finish after SIGTERM or SIGINT
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 10)]
@@ -98,10 +102,24 @@ pub struct ServerArgs {
     pub log_format: LogFormat,
 }
 
+/// Message-size limits in bytes, for each service's `max_decoding_message_size` and
+/// `max_encoding_message_size`.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageLimits {
+    /// The largest message a client may send.
+    pub receive: usize,
+    /// The largest message the server may answer with.
+    pub send: usize,
+}
+
 impl ServerArgs {
-    /// The message-size limit in bytes, for `max_decoding_message_size` and friends.
-    pub fn max_message_bytes(&self) -> usize {
-        self.max_message_size_mb.saturating_mul(1024 * 1024)
+    /// The message-size limits in bytes.
+    pub fn message_limits(&self) -> MessageLimits {
+        let bytes = |mib: usize| mib.saturating_mul(1024 * 1024);
+        MessageLimits {
+            receive: bytes(self.max_recv_msg_size_mb),
+            send: bytes(self.max_send_msg_size_mb),
+        }
     }
 
     /// The TLS settings of the TLS listener, read from disk.
