@@ -466,7 +466,8 @@ mod tyk_live {
         let server = Server::start(
             &binary("demo-tyk-server"),
             &[
-                ("HMAC_SECRET", "a secret for the live test"),
+                ("HMAC_KEYS", "client-1=a secret of 32 bytes for the live test"),
+                ("ADMIN_LISTEN_ADDR", &free_port().to_string()),
                 ("RUST_LOG", "info,demo_tyk=debug"),
             ],
         );

@@ -1,6 +1,8 @@
 //! The `coprocess.Dispatcher` service that the gateway calls: each `Dispatch` goes to the hook
 //! registered for its hook type and name (see `hooks.rs`), and each `DispatchEvent` to the event
-//! handler. One log line per dispatch names the hook, the API and the latency.
+//! handler registered under the name in the API definition. One log line per dispatch names the
+//! hook, the API and the latency, and the counters `tyk_dispatches_total` (by hook type and name)
+//! and `tyk_events_total` (by handler and event) count the calls.
 
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
@@ -12,7 +14,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use futures_util::FutureExt as _;
-use serde_json::Value;
+use metrics::Counter;
+use serde::Deserialize;
 use tonic::{Request, Response, Status};
 
 use crate::config::{Config, Settings};
@@ -58,8 +61,42 @@ impl<H: for<'a> Hook<'a>> AnyHook for H {
 
 type EventFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// A registered event handler, which receives the event's JSON.
-type EventHandler = Box<dyn Fn(Value) -> EventFuture + Send + Sync>;
+/// A registered event handler.
+type EventHandler = Box<dyn Fn(GatewayEvent) -> EventFuture + Send + Sync>;
+
+/// A gateway event, as the API definition's `cp_dynamic_handler` sends it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GatewayEvent {
+    /// The `name` in the handler's `handler_meta`.
+    #[serde(rename = "handler_name")]
+    pub handler: String,
+    /// The kind of event, such as `AuthFailure` or `QuotaExceeded`.
+    #[serde(rename = "message", deserialize_with = "event_kind")]
+    pub kind: String,
+    /// The API that fired it.
+    #[serde(rename = "spec", deserialize_with = "event_api", default)]
+    pub api_id: String,
+}
+
+/// The `Type` of the event's `message`, whose `Meta` (which may quote the request, credentials
+/// and all) is left unread.
+fn event_kind<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    struct Message {
+        #[serde(rename = "Type")]
+        kind: String,
+    }
+    Message::deserialize(deserializer).map(|message| message.kind)
+}
+
+fn event_api<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    struct Spec {
+        #[serde(rename = "APIID", default)]
+        api_id: String,
+    }
+    Spec::deserialize(deserializer).map(|spec| spec.api_id)
+}
 
 /// A hook failure. The gateway answers the client with 403 for a custom-auth hook and 500 for
 /// the others; use [`crate::object::ObjectExt::reject`] or `respond` to choose the answer.
@@ -72,27 +109,47 @@ impl From<HookError> for Status {
     }
 }
 
-/// The hooks, by hook type and name.
+/// A registered hook, with the counter of its dispatches.
+struct Route {
+    hook: Box<dyn AnyHook>,
+    dispatches: Counter,
+}
+
+/// The hooks, by hook type and name, and the event handlers, by name.
 #[derive(Default)]
 pub struct Hooks {
-    routes: HashMap<HookType, HashMap<String, Box<dyn AnyHook>>>,
-    on_event: Option<EventHandler>,
+    routes: HashMap<HookType, HashMap<String, Route>>,
+    events: HashMap<String, EventHandler>,
 }
 
 impl fmt::Debug for Hooks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
             .entries(self.routes.iter().map(|(kind, hooks)| (kind, hooks.keys())))
+            .entry(&"events", &self.events.keys())
             .finish()
     }
 }
 
+/// The counter of the dispatches to `name`, a hook of `hook_type`.
+fn dispatches(hook_type: HookType, name: &str) -> Counter {
+    metrics::counter!(
+        "tyk_dispatches_total",
+        "hook_type" => hook_type.as_str_name(),
+        "hook_name" => name.to_owned()
+    )
+}
+
 impl Hooks {
     fn add(&mut self, hook_type: HookType, name: &str, hook: impl for<'a> Hook<'a>) -> &mut Self {
+        let route = Route {
+            hook: Box::new(hook),
+            dispatches: dispatches(hook_type, name),
+        };
         self.routes
             .entry(hook_type)
             .or_default()
-            .insert(name.to_owned(), Box::new(hook));
+            .insert(name.to_owned(), route);
         self
     }
 
@@ -121,13 +178,15 @@ impl Hooks {
         self.add(HookType::Response, name, hook)
     }
 
-    /// The handler of gateway events: an `async fn(Value)`.
-    pub fn events<F, Fut>(&mut self, handler: F) -> &mut Self
+    /// An event handler: an `async fn(GatewayEvent)`, for the events that the API definition
+    /// sends to the `cp_dynamic_handler` named `name`.
+    pub fn event<F, Fut>(&mut self, name: &str, handler: F) -> &mut Self
     where
-        F: Fn(Value) -> Fut + Send + Sync + 'static,
+        F: Fn(GatewayEvent) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.on_event = Some(Box::new(move |event| Box::pin(handler(event))));
+        let handler: EventHandler = Box::new(move |event| Box::pin(handler(event)));
+        self.events.insert(name.to_owned(), handler);
         self
     }
 }
@@ -142,25 +201,26 @@ pub struct Plugin {
 }
 
 impl Plugin {
-    pub fn new(config: &Config) -> Self {
+    /// The plugin with the hooks of `hooks.rs`; fails when the settings are wrong.
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
         let mut hooks = Hooks::default();
         hooks::register(&mut hooks);
-        Self {
+        Ok(Self {
             hooks,
-            settings: config.hooks.clone(),
+            settings: config.hooks.settings()?,
             log_secrets: config.log_secrets,
             unknown: Mutex::default(),
-        }
+        })
     }
 
-    /// Warn about a hook that nothing handles, once per type and name.
+    /// Warn about a hook or event handler that nothing handles, once per type and name.
     fn warn_unknown(&self, hook_type: HookType, name: &str) {
         let mut unknown = self.unknown.lock().unwrap_or_else(|e| e.into_inner());
         if unknown.insert((hook_type, name.to_owned())) {
             tracing::warn!(
                 hook = hook_type.as_str_name(),
                 name,
-                "no hook is registered under this name; passing the object through unchanged"
+                "nothing is registered under this name; passing the call through unchanged"
             );
         }
     }
@@ -176,21 +236,25 @@ impl Dispatcher for Plugin {
             tracing::debug!(object = %redact::to_json(&object, self.log_secrets), "dispatch received");
         }
 
-        let hook = self
+        let route = self
             .hooks
             .routes
             .get(&hook_type)
             .and_then(|hooks| hooks.get(&object.hook_name));
-        let result = match hook {
+        let result = match route {
             // A panic fails this call only: the gateway gets an error, and the plugin serves on.
-            Some(hook) => AssertUnwindSafe(async { hook.run(&mut object, &self.settings).await })
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|panic| {
-                    let panic = panic_message(&*panic);
-                    Err(HookError(format!("the hook panicked: {panic}")))
-                }),
+            Some(Route { hook, dispatches }) => {
+                dispatches.increment(1);
+                AssertUnwindSafe(async { hook.run(&mut object, &self.settings).await })
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|panic| {
+                        let panic = panic_message(&*panic);
+                        Err(HookError(format!("the hook panicked: {panic}")))
+                    })
+            }
             None => {
+                dispatches(hook_type, &object.hook_name).increment(1);
                 self.warn_unknown(hook_type, &object.hook_name);
                 Ok(())
             }
@@ -220,19 +284,31 @@ impl Dispatcher for Plugin {
         request: Request<Event>,
     ) -> Result<Response<EventReply>, Status> {
         let payload = request.into_inner().payload;
-        match serde_json::from_str::<Value>(&payload) {
-            Ok(event) => {
-                if let Some(handler) = &self.hooks.on_event
-                    && let Err(panic) = AssertUnwindSafe(async { handler(event).await })
-                        .catch_unwind()
-                        .await
+        let event = match serde_json::from_str::<GatewayEvent>(&payload) {
+            Ok(event) => event,
+            // The gateway does not retry events: log the bad one and carry on.
+            Err(err) => {
+                tracing::warn!(%err, bytes = payload.len(), "event payload is not a gateway event");
+                return Ok(Response::new(EventReply {}));
+            }
+        };
+        metrics::counter!(
+            "tyk_events_total",
+            "handler" => event.handler.clone(),
+            "event" => event.kind.clone()
+        )
+        .increment(1);
+        match self.hooks.events.get(&event.handler) {
+            Some(handler) => {
+                if let Err(panic) = AssertUnwindSafe(async { handler(event).await })
+                    .catch_unwind()
+                    .await
                 {
                     let panic = panic_message(&*panic);
                     tracing::error!(panic, "the event handler panicked");
                 }
             }
-            // The gateway does not retry events: log the bad one and carry on.
-            Err(err) => tracing::warn!(%err, bytes = payload.len(), "event payload is not JSON"),
+            None => self.warn_unknown(HookType::Unknown, &event.handler),
         }
         Ok(Response::new(EventReply {}))
     }
@@ -251,6 +327,7 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
 mod tests {
     use std::time::Duration;
 
+    use clap::Parser as _;
     use tonic::Code;
 
     use super::*;
@@ -261,10 +338,10 @@ mod tests {
         register(&mut hooks);
         Plugin {
             hooks,
-            settings: Settings {
-                hmac_secret: None,
-                hmac_clock_skew_secs: 300,
-            },
+            settings: Config::parse_from(["test", "--hmac-keys", &format!("k={}", "s".repeat(32))])
+                .hooks
+                .settings()
+                .unwrap(),
             log_secrets: false,
             unknown: Mutex::default(),
         }
@@ -292,17 +369,18 @@ mod tests {
         panic!("a bug in a hook");
     }
 
-    async fn crash_on_event(_: Value) {
+    async fn crash_on_event(_: GatewayEvent) {
         panic!("a bug in the event handler");
     }
 
     #[tokio::test]
     async fn a_panicking_event_handler_still_gets_the_event_answered() {
         let plugin = plugin(|hooks| {
-            hooks.events(crash_on_event);
+            hooks.event("Crash", crash_on_event);
         });
         let event = Request::new(Event {
-            payload: r#"{"event": "QuotaExceeded"}"#.to_owned(),
+            payload: r#"{"handler_name": "Crash", "message": {"Type": "QuotaExceeded"}}"#
+                .to_owned(),
         });
         assert!(plugin.dispatch_event(event).await.is_ok());
     }

@@ -5,18 +5,15 @@
 //! A hook is an `async fn` that changes the `Object` through [`ObjectExt`], and may await other
 //! services on the way; see `tyk/apps/` for the API definitions that call these names.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use serde_json::Value;
+use serde::Deserialize;
 
 use crate::config::Settings;
-use crate::dispatcher::{HookError, Hooks};
+use crate::dispatcher::{GatewayEvent, HookError, Hooks};
 use crate::object::{ObjectExt as _, Rejection};
 use crate::proto::coprocess::{Object, SessionState};
 use crate::signature::{self, SignatureError};
-
-/// How long the gateway may reuse a session without calling the auth hook again.
-const SESSION_CACHE: Duration = Duration::from_secs(60);
 
 /// Route hook names to functions.
 pub fn register(hooks: &mut Hooks) {
@@ -26,46 +23,73 @@ pub fn register(hooks: &mut Hooks) {
         .post_key_auth("MyPostKeyAuth", forward_key_alias)
         .post("MyPostMiddleware", hide_credentials)
         .response("MyResponseMiddleware", stamp_response)
-        .events(log_event);
+        .event("MyEventHandler", log_event);
 }
 
-/// Pre: tell the upstream that the request went through the plugin.
+/// The API's `config_data` that `tag_request` reads.
+#[derive(Deserialize)]
+#[serde(default)]
+struct TagConfig {
+    tag: String,
+}
+
+impl Default for TagConfig {
+    fn default() -> Self {
+        Self { tag: "rust".into() }
+    }
+}
+
+/// Pre: tell the upstream that the request went through the plugin, with the API's `tag`.
 async fn tag_request(object: &mut Object, _: &Settings) -> Result<(), HookError> {
-    object.set_header("X-Plugin", "rust");
-    object.add_param("plugin", "rust");
+    let TagConfig { tag } = object.config_data()?;
+    object.set_header("X-Plugin", &tag);
+    object.add_param("plugin", &tag);
     Ok(())
 }
 
-/// Custom auth: accept requests signed with the shared HMAC secret, and reject the rest with
-/// 400 (malformed) or 401 (missing or wrong).
+/// Custom auth: accept requests signed with a known key (see `signature.rs`), and reject the rest
+/// with 400 (malformed) or 401 (missing or wrong). Every request is checked: a signature is fresh
+/// each time, so there is nothing that the gateway could safely cache.
 async fn check_signature(object: &mut Object, settings: &Settings) -> Result<(), HookError> {
-    let Some(secret) = &settings.hmac_secret else {
-        tracing::error!("HMAC_SECRET is not set; refusing every signed request");
-        object.reject(Rejection::Unauthorized, "authentication is not configured");
-        return Ok(());
+    let Some(request) = object.request.as_deref() else {
+        return Err(HookError("the gateway sent no request".into()));
     };
     let verified = signature::verify(
-        object.header("Authorization"),
-        object.header("Date"),
-        secret.as_bytes(),
+        &signature::Request {
+            method: &request.method,
+            target: &request.request_uri,
+            headers: &request.headers,
+            body: &request.raw_body,
+        },
+        &settings.hmac_keys,
         Duration::from_secs(settings.hmac_clock_skew_secs),
+        SystemTime::now(),
     );
     match verified {
         Ok(key_id) => {
             let session = SessionState {
-                rate: 100.0,
-                per: 1.0,
-                quota_max: -1,
+                rate: settings.session_rate,
+                per: settings.session_per_secs,
+                quota_max: settings.session_quota_max,
+                quota_renewal_rate: settings.session_quota_renewal_secs,
                 alias: key_id.clone(),
                 org_id: object.spec.get("OrgID").cloned().unwrap_or_default(),
                 ..SessionState::default()
             };
-            object.accept(&key_id, session, SESSION_CACHE);
+            object.accept(&key_id, session);
         }
         Err(err @ SignatureError::Malformed(_)) => {
-            object.reject(Rejection::BadRequest, &err.to_string());
+            object.reject(Rejection::bad_request(), &err.to_string());
         }
-        Err(err) => object.reject(Rejection::Unauthorized, &err.to_string()),
+        Err(err) => {
+            let api = object.spec.get("APIID").map_or("", String::as_str);
+            let challenge =
+                format!(r#"Signature realm="{api}",headers="(request-target) host date digest""#);
+            object.reject(
+                Rejection::unauthorized().challenge(&challenge),
+                &err.to_string(),
+            );
+        }
     }
     Ok(())
 }
@@ -95,11 +119,8 @@ async fn stamp_response(object: &mut Object, _: &Settings) -> Result<(), HookErr
     Ok(())
 }
 
-/// Events: log the kind of each gateway event.
-async fn log_event(event: Value) {
-    let kind = event
-        .get("event")
-        .and_then(Value::as_str)
-        .unwrap_or("unknown");
-    tracing::info!(event = kind, "gateway event");
+/// Events: log the kind of each gateway event and its API. The event's `meta` may hold the
+/// original request, credentials included, so it is not logged.
+async fn log_event(event: GatewayEvent) {
+    tracing::info!(event = %event.kind, api = %event.api_id, "gateway event");
 }

@@ -6,28 +6,59 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::dispatcher::HookError;
 use crate::proto::coprocess::{
     Header, MiniRequestObject, Object, ResponseObject, ReturnOverrides, SessionState,
 };
 
-/// How a custom-auth hook refuses a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rejection {
-    /// 400: the credentials are malformed.
-    BadRequest,
-    /// 401: the credentials are missing or wrong.
-    Unauthorized,
-    /// 403: the credentials are fine, but not allowed here.
-    Forbidden,
+/// How a custom-auth hook refuses a request: a status, and the headers of the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    status: i32,
+    headers: HashMap<String, String>,
 }
 
 impl Rejection {
-    pub fn status(self) -> i32 {
-        match self {
-            Self::BadRequest => 400,
-            Self::Unauthorized => 401,
-            Self::Forbidden => 403,
+    /// 400: the credentials are malformed.
+    pub fn bad_request() -> Self {
+        Self::with_status(400)
+    }
+
+    /// 401: the credentials are missing or wrong.
+    pub fn unauthorized() -> Self {
+        Self::with_status(401)
+    }
+
+    /// 403: the credentials are fine, but not allowed here.
+    pub fn forbidden() -> Self {
+        Self::with_status(403)
+    }
+
+    fn with_status(status: i32) -> Self {
+        Self {
+            status,
+            headers: HashMap::new(),
         }
+    }
+
+    /// Tell the client how to authenticate, in a `WWW-Authenticate` header.
+    #[must_use]
+    pub fn challenge(self, challenge: &str) -> Self {
+        self.header("WWW-Authenticate", challenge)
+    }
+
+    /// Add a header to the answer.
+    #[must_use]
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.insert(name.to_owned(), value.to_owned());
+        self
+    }
+
+    pub fn status(&self) -> i32 {
+        self.status
     }
 }
 
@@ -51,11 +82,21 @@ pub trait ObjectExt {
     fn set_body(&mut self, body: impl Into<Vec<u8>>);
     /// Answer the client directly, without calling the upstream.
     fn respond(&mut self, status: i32, body: &str, headers: &[(&str, &str)]);
-    /// Accept a custom-auth request: the gateway stores `session` for the key `key_id`, and may
-    /// reuse it without calling the plugin for `cache_for`.
-    fn accept(&mut self, key_id: &str, session: SessionState, cache_for: Duration);
-    /// Refuse a custom-auth request with 400, 401 or 403 and a message.
+    /// Accept a custom-auth request: the gateway stores `session` for the key `key_id`, and
+    /// applies its rate limit and quota.
+    fn accept(&mut self, key_id: &str, session: SessionState);
+    /// Refuse a custom-auth request with 400, 401 or 403, a message and the rejection's headers.
     fn reject(&mut self, rejection: Rejection, message: &str);
+    /// The API's `config_data`, or `T::default()` when the API definition has none.
+    fn config_data<T: DeserializeOwned + Default>(&self) -> Result<T, HookError>;
+    /// The request body, parsed as JSON.
+    fn json_body<T: DeserializeOwned>(&self) -> serde_json::Result<T>;
+    /// Replace the body that goes upstream with `value` as JSON.
+    fn set_json_body(&mut self, value: &impl Serialize) -> serde_json::Result<()>;
+    /// The upstream's response body, parsed as JSON (Response hooks).
+    fn response_json<T: DeserializeOwned>(&self) -> serde_json::Result<T>;
+    /// Replace the response body with `value` as JSON (Response hooks).
+    fn set_response_json(&mut self, value: &impl Serialize) -> serde_json::Result<()>;
     /// Set the response status (Response hooks).
     fn set_response_status(&mut self, status: i32);
     /// Set a response header, replacing every value it had (Response hooks).
@@ -129,10 +170,8 @@ impl ObjectExt for Object {
         });
     }
 
-    fn accept(&mut self, key_id: &str, mut session: SessionState, cache_for: Duration) {
-        let now = unix_now();
-        session.last_updated = now.to_string();
-        session.id_extractor_deadline = now.saturating_add(secs(cache_for));
+    fn accept(&mut self, key_id: &str, mut session: SessionState) {
+        session.last_updated = unix_now().to_string();
         session
             .metadata
             .insert("token".to_owned(), key_id.to_owned());
@@ -142,10 +181,46 @@ impl ObjectExt for Object {
 
     fn reject(&mut self, rejection: Rejection, message: &str) {
         request(self).return_overrides = Some(ReturnOverrides {
-            response_code: rejection.status(),
+            response_code: rejection.status,
             response_error: message.to_owned(),
+            headers: rejection.headers,
             ..ReturnOverrides::default()
         });
+    }
+
+    fn config_data<T: DeserializeOwned + Default>(&self) -> Result<T, HookError> {
+        match self.spec.get("config_data") {
+            None => Ok(T::default()),
+            Some(json) => serde_json::from_str(json)
+                .map_err(|err| HookError(format!("the API's config_data is not valid: {err}"))),
+        }
+    }
+
+    fn json_body<T: DeserializeOwned>(&self) -> serde_json::Result<T> {
+        let body = self
+            .request
+            .as_ref()
+            .map_or(&[][..], |r| r.raw_body.as_slice());
+        serde_json::from_slice(body)
+    }
+
+    fn set_json_body(&mut self, value: &impl Serialize) -> serde_json::Result<()> {
+        self.set_body(serde_json::to_vec(value)?);
+        Ok(())
+    }
+
+    fn response_json<T: DeserializeOwned>(&self) -> serde_json::Result<T> {
+        let body = self
+            .response
+            .as_ref()
+            .map_or(&[][..], |r| r.raw_body.as_slice());
+        serde_json::from_slice(body)
+    }
+
+    fn set_response_json(&mut self, value: &impl Serialize) -> serde_json::Result<()> {
+        self.set_response_body(serde_json::to_vec(value)?);
+        self.set_response_header("Content-Type", "application/json");
+        Ok(())
     }
 
     fn set_response_status(&mut self, status: i32) {

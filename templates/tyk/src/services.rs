@@ -10,7 +10,7 @@ pub fn build(config: &Config) -> anyhow::Result<Services> {
     let limits = config.server.message_limits();
     let mut services = Services::default();
     services.add(
-        DispatcherServer::new(Plugin::new(config))
+        DispatcherServer::new(Plugin::new(config)?)
             .max_decoding_message_size(limits.receive)
             .max_encoding_message_size(limits.send),
     );
