@@ -1,10 +1,11 @@
 //! Logging with `tracing`: the level comes from `RUST_LOG`, the format from `--log-format`.
 
 use std::io::{IsTerminal as _, Write};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -28,6 +29,7 @@ pub enum LogFormat {
 /// Keep the returned guard alive until exit, when it writes what is left.
 #[must_use = "dropping the guard stops the log writer"]
 pub fn init(format: LogFormat) -> LogGuard {
+    metrics();
     let (writer, guard) = Batched::start();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let terminal = std::io::stderr().is_terminal();
@@ -42,6 +44,25 @@ pub fn init(format: LogFormat) -> LogGuard {
         LogFormat::Json => subscriber.json().init(),
     }
     guard
+}
+
+/// The process's metrics recorder, which `GET /metrics` renders; installed on first use, which
+/// [`init`] makes before any service makes a metric.
+pub fn metrics() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let latency = [
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ];
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &latency)
+            .expect("the buckets are not empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        // Only a test that installs its own recorder first gets here with one in place.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
 }
 
 /// How long a line may wait in memory before it is written.

@@ -1,7 +1,6 @@
 //! The plugin's configuration: flags, each with an environment variable (see `--help`).
 
 use std::fmt;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
@@ -19,10 +18,6 @@ pub struct Config {
 
     #[command(flatten)]
     pub hooks: HookArgs,
-
-    /// Address of the HTTP listener that serves Prometheus metrics at `/metrics`
-    #[arg(long, env = "ADMIN_LISTEN_ADDR", default_value = "[::]:9090")]
-    pub admin_listen_addr: SocketAddr,
 
     /// Log secrets (headers, bodies, session secrets) unredacted; for local debugging only
     #[arg(long, env = "LOG_SECRETS")]

@@ -7,6 +7,7 @@ use jsonwebtoken::DecodingKey;
 
 use crate::config::Config;
 use crate::proto::protos::data_extension_server::DataExtensionServer;
+use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::server::Services;
 
 /// Build the services from `config`; a bad key fails here, at startup, not on the first call.
@@ -22,6 +23,7 @@ pub fn build(config: &Config) -> anyhow::Result<Services> {
 
     let limits = config.server.message_limits();
     let mut services = Services::default();
+    services.describe(FILE_DESCRIPTOR_SET);
     services.add(
         DataExtensionServer::new(extension::Extension::new(key, config))
             .max_decoding_message_size(limits.receive)

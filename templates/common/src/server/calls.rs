@@ -1,0 +1,434 @@
+//! The layer around every call, whatever its service: the deadline (the client's `grpc-timeout`,
+//! capped by the server's maximum), the limit of calls handled at once, a panic turned into
+//! `INTERNAL` for that call alone, a debug line per call, and the metrics of each method.
+//!
+//! Metrics, by `grpc_service` and `grpc_method`: `grpc_server_started_total`,
+//! `grpc_server_handled_total` (also by `grpc_code`), `grpc_server_handling_seconds` (from the
+//! call to its last message) and `grpc_server_in_flight`.
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt as _;
+use futures_util::future::BoxFuture;
+use http_body::Frame;
+use metrics::{Counter, Gauge, Histogram};
+use tokio::sync::Semaphore;
+use tokio::time::Sleep;
+use tonic::body::Body;
+use tonic::codegen::Bytes;
+use tonic::codegen::http::{HeaderMap, Request, Response};
+use tonic::{Code, Status};
+use tower::{Layer, Service};
+
+/// Services whose calls never wait for the concurrency limit: health checks must answer under
+/// load, and reflection is for people.
+const EXEMPT: &[&str] = &[
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
+/// At most this many methods get metrics of their own; calls to others count as `unknown`, so
+/// that a client cannot grow the metrics without bound by calling made-up methods.
+const MAX_METHODS: usize = 1000;
+
+/// The layer; cheap to clone, one per server.
+#[derive(Debug, Clone)]
+pub struct CallsLayer {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    services: Vec<&'static str>,
+    max_call: Option<Duration>,
+    permits: Arc<Semaphore>,
+    methods: RwLock<HashMap<String, Arc<MethodMetrics>>>,
+    unknown: Arc<MethodMetrics>,
+}
+
+impl CallsLayer {
+    /// Calls to `services` (and health and reflection), each within `max_call` unless `None`, at
+    /// most `max_concurrent` at once.
+    pub fn new(services: &[&'static str], max_call: Option<Duration>, max_concurrent: usize) -> Self {
+        let mut services = services.to_vec();
+        services.extend_from_slice(EXEMPT);
+        Self {
+            shared: Arc::new(Shared {
+                services,
+                max_call,
+                permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+                methods: RwLock::default(),
+                unknown: Arc::new(MethodMetrics::new("unknown", "unknown")),
+            }),
+        }
+    }
+}
+
+impl<S> Layer<S> for CallsLayer {
+    type Service = Calls<S>;
+
+    fn layer(&self, inner: S) -> Calls<S> {
+        Calls {
+            inner,
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl Shared {
+    /// The metrics of the method at `path` (`/package.Service/Method`).
+    fn method(&self, path: &str) -> Arc<MethodMetrics> {
+        if let Some(method) = self.methods.read().unwrap_or_else(|e| e.into_inner()).get(path) {
+            return Arc::clone(method);
+        }
+        let Some((service, method)) = path.strip_prefix('/').and_then(|p| p.split_once('/')) else {
+            return Arc::clone(&self.unknown);
+        };
+        if !self.services.contains(&service) {
+            return Arc::clone(&self.unknown);
+        }
+        let mut methods = self.methods.write().unwrap_or_else(|e| e.into_inner());
+        if methods.len() >= MAX_METHODS {
+            return Arc::clone(&self.unknown);
+        }
+        let metrics = methods
+            .entry(path.to_owned())
+            .or_insert_with(|| Arc::new(MethodMetrics::new(service, method)));
+        Arc::clone(metrics)
+    }
+}
+
+/// The metric handles of one method, made once.
+#[derive(Debug)]
+struct MethodMetrics {
+    service: String,
+    method: String,
+    started: Counter,
+    in_flight: Gauge,
+    latency: Histogram,
+    /// `grpc_server_handled_total`, by code, made on first use.
+    handled: [OnceLock<Counter>; 17],
+}
+
+impl MethodMetrics {
+    fn new(service: &str, method: &str) -> Self {
+        let labels = [
+            ("grpc_service", service.to_owned()),
+            ("grpc_method", method.to_owned()),
+        ];
+        Self {
+            service: service.to_owned(),
+            method: method.to_owned(),
+            started: metrics::counter!("grpc_server_started_total", &labels),
+            in_flight: metrics::gauge!("grpc_server_in_flight", &labels),
+            latency: metrics::histogram!("grpc_server_handling_seconds", &labels),
+            handled: Default::default(),
+        }
+    }
+
+    fn handled(&self, code: Code) -> &Counter {
+        let index = usize::try_from(i32::from(code)).map_or(2, |i| i.min(16));
+        self.handled[index].get_or_init(|| {
+            metrics::counter!(
+                "grpc_server_handled_total",
+                "grpc_service" => self.service.clone(),
+                "grpc_method" => self.method.clone(),
+                "grpc_code" => format!("{code:?}"),
+            )
+        })
+    }
+}
+
+/// One call, from its start to its status.
+struct Call {
+    metrics: Arc<MethodMetrics>,
+    started: Instant,
+}
+
+impl Call {
+    fn start(metrics: Arc<MethodMetrics>) -> Self {
+        metrics.started.increment(1);
+        metrics.in_flight.increment(1.0);
+        Self {
+            metrics,
+            started: Instant::now(),
+        }
+    }
+
+    fn finish(self, code: Code) {
+        let elapsed = self.started.elapsed();
+        self.metrics.in_flight.decrement(1.0);
+        self.metrics.latency.record(elapsed);
+        self.metrics.handled(code).increment(1);
+        tracing::debug!(
+            service = %self.metrics.service,
+            method = %self.metrics.method,
+            code = ?code,
+            latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            "call"
+        );
+    }
+}
+
+/// The service that [`CallsLayer`] wraps around the server's routes.
+#[derive(Debug, Clone)]
+pub struct Calls<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+impl<S> Service<Request<Body>> for Calls<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response<CallBody>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        // The clone that was made ready is the one to call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let shared = Arc::clone(&self.shared);
+        Box::pin(async move {
+            let path = request.uri().path();
+            let metrics = shared.method(path);
+            let exempt = EXEMPT.contains(&metrics.service.as_str());
+            let deadline = deadline(request.headers(), shared.max_call).map(|d| Instant::now() + d);
+            let call = Call::start(metrics);
+
+            let _permit = if exempt {
+                None
+            } else {
+                Some(Arc::clone(&shared.permits).acquire_owned().await)
+            };
+            let handled = AssertUnwindSafe(async {
+                match deadline {
+                    Some(deadline) => tokio::time::timeout_at(deadline.into(), inner.call(request))
+                        .await
+                        .ok(),
+                    None => Some(inner.call(request).await),
+                }
+            })
+            .catch_unwind()
+            .await;
+            match handled {
+                Ok(Some(Ok(response))) => Ok(CallBody::watch(response, call, deadline)),
+                Ok(Some(Err(err))) => {
+                    call.finish(Code::Unknown);
+                    Err(err)
+                }
+                Ok(None) => Ok(answer(call, Status::deadline_exceeded("the call's deadline passed"))),
+                Err(panic) => {
+                    tracing::error!(
+                        service = %call.metrics.service,
+                        method = %call.metrics.method,
+                        panic = panic_message(&*panic),
+                        "a handler panicked; its call fails with INTERNAL"
+                    );
+                    Ok(answer(call, Status::internal("the handler panicked")))
+                }
+            }
+        })
+    }
+}
+
+/// A trailers-only answer of `status`, which ends `call`.
+fn answer(call: Call, status: Status) -> Response<CallBody> {
+    call.finish(status.code());
+    status.into_http().map(|body| CallBody {
+        inner: Some(body),
+        call: None,
+        deadline: None,
+    })
+}
+
+/// How long the call may take: the client's `grpc-timeout`, capped by `max_call`.
+fn deadline(headers: &HeaderMap, max_call: Option<Duration>) -> Option<Duration> {
+    let asked = headers
+        .get("grpc-timeout")
+        .and_then(|value| value.to_str().ok())
+        .and_then(parse_timeout);
+    match (asked, max_call) {
+        (Some(asked), Some(max)) => Some(asked.min(max)),
+        (asked, max) => asked.or(max),
+    }
+}
+
+/// A `grpc-timeout` value: up to 8 digits and a unit (`H`, `M`, `S`, `m`, `u` or `n`). One that
+/// does not parse is ignored, as the gRPC spec allows, and the server's maximum applies.
+fn parse_timeout(value: &str) -> Option<Duration> {
+    let (digits, unit) = value.split_at_checked(value.len().checked_sub(1)?)?;
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let amount: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(amount * 3600),
+        "M" => Duration::from_secs(amount * 60),
+        "S" => Duration::from_secs(amount),
+        "m" => Duration::from_millis(amount),
+        "u" => Duration::from_micros(amount),
+        "n" => Duration::from_nanos(amount),
+        _ => return None,
+    })
+}
+
+/// What a panic said, when it said it with a string.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
+}
+
+/// A response body that ends its call: at the trailers, at the deadline, at a panic of the
+/// stream that produces it, or when the client goes away (`CANCELLED`).
+pub struct CallBody {
+    inner: Option<Body>,
+    call: Option<Call>,
+    deadline: Option<Pin<Box<Sleep>>>,
+}
+
+impl CallBody {
+    fn watch(response: Response<Body>, call: Call, deadline: Option<Instant>) -> Response<Self> {
+        // A trailers-only response (an error before any message) carries its status in headers.
+        let status = response.headers().get("grpc-status").map(|code| Code::from_bytes(code.as_bytes()));
+        let call = match status {
+            Some(code) => {
+                call.finish(code);
+                None
+            }
+            None => Some(call),
+        };
+        let deadline = deadline.map(|at| Box::pin(tokio::time::sleep_until(at.into())));
+        response.map(|inner| Self {
+            inner: Some(inner),
+            call,
+            deadline,
+        })
+    }
+
+    /// End the stream now with `status` in its trailers.
+    fn end(&mut self, status: &Status) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        self.inner = None;
+        self.deadline = None;
+        if let Some(call) = self.call.take() {
+            call.finish(status.code());
+        }
+        let mut trailers = HeaderMap::new();
+        match status.add_header(&mut trailers) {
+            Ok(()) => Poll::Ready(Some(Ok(Frame::trailers(trailers)))),
+            Err(_) => Poll::Ready(None),
+        }
+    }
+}
+
+impl http_body::Body for CallBody {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        if let Some(deadline) = &mut this.deadline
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            return this.end(&Status::deadline_exceeded("the call's deadline passed"));
+        }
+        let Some(inner) = &mut this.inner else {
+            return Poll::Ready(None);
+        };
+        let polled = catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll_frame(cx)));
+        let frame = match polled {
+            Ok(frame) => ready!(frame),
+            Err(panic) => {
+                tracing::error!(panic = panic_message(&*panic), "a response stream panicked; its call fails with INTERNAL");
+                return this.end(&Status::internal("the handler panicked"));
+            }
+        };
+        match &frame {
+            Some(Ok(frame)) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    let code = trailers
+                        .get("grpc-status")
+                        .map_or(Code::Unknown, |code| Code::from_bytes(code.as_bytes()));
+                    if let Some(call) = this.call.take() {
+                        call.finish(code);
+                    }
+                    this.deadline = None;
+                }
+            }
+            Some(Err(_)) => {
+                if let Some(call) = this.call.take() {
+                    call.finish(Code::Unknown);
+                }
+            }
+            None => {}
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.as_ref().is_none_or(http_body::Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner
+            .as_ref()
+            .map_or_else(|| http_body::SizeHint::with_exact(0), http_body::Body::size_hint)
+    }
+}
+
+impl Drop for CallBody {
+    fn drop(&mut self) {
+        // Dropped before its status was sent: the client went away.
+        if let Some(call) = self.call.take() {
+            call.finish(Code::Cancelled);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeouts_parse_by_the_spec() {
+        assert_eq!(parse_timeout("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_timeout("250m"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_timeout("1n"), Some(Duration::from_nanos(1)));
+        assert_eq!(parse_timeout("99999999S"), Some(Duration::from_secs(99_999_999)));
+        for bad in ["", "S", "1", "123456789S", "1.5S", "-1S", "10x", "１S"] {
+            assert_eq!(parse_timeout(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_server_maximum_caps_the_clients_deadline() {
+        let mut headers = HeaderMap::new();
+        let max = Some(Duration::from_secs(30));
+        assert_eq!(deadline(&headers, max), max);
+        assert_eq!(deadline(&headers, None), None);
+        headers.insert("grpc-timeout", "2S".parse().unwrap());
+        assert_eq!(deadline(&headers, max), Some(Duration::from_secs(2)));
+        headers.insert("grpc-timeout", "1H".parse().unwrap());
+        assert_eq!(deadline(&headers, max), max);
+        headers.insert("grpc-timeout", "soon".parse().unwrap());
+        assert_eq!(deadline(&headers, max), max);
+    }
+}

@@ -1,0 +1,95 @@
+//! Where the callout server listens: a plaintext gRPC address, a TLS gRPC address and the admin
+//! HTTP address (health checks and metrics), each of which can be turned off.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+
+use super::{GrpcListener, Listen, Listeners, bind, tls_config};
+
+/// The TLS listener's address unless `--tls-listen` says otherwise.
+const TLS_LISTEN: &str = "[::]:8443";
+/// The certificate files unless `--tls-cert` and `--tls-key` say otherwise.
+const TLS_CERT: &str = "certs/server.pem";
+const TLS_KEY: &str = "certs/server.key";
+
+/// The listeners' flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ListenArgs {
+    /// Plaintext (h2c) gRPC address, or `off`
+    #[arg(long, env = "PLAINTEXT_LISTEN", default_value = "[::]:8080")]
+    pub plaintext_listen: Listen,
+
+    /// TLS gRPC address, or `off` [default: [::]:8443, skipped with a warning while the default
+    /// certificate files are missing]
+    #[arg(long, env = "TLS_LISTEN")]
+    pub tls_listen: Option<Listen>,
+
+    /// HTTP address of health checks (any path: 200 while serving, 503 once draining) and
+    /// metrics (/metrics), or `off`
+    #[arg(long, env = "HEALTH_LISTEN", default_value = "[::]:8000")]
+    pub health_listen: Listen,
+
+    /// PEM certificate chain of the TLS listener (`make certs` makes a development one)
+    #[arg(long, env = "TLS_CERT", default_value = TLS_CERT)]
+    pub tls_cert: PathBuf,
+
+    /// PEM private key of --tls-cert
+    #[arg(long, env = "TLS_KEY", default_value = TLS_KEY)]
+    pub tls_key: PathBuf,
+
+    /// PEM CA bundle: require client certificates signed by it on the TLS listener (mutual TLS)
+    #[arg(long, env = "TLS_CLIENT_CA")]
+    pub tls_client_ca: Option<PathBuf>,
+}
+
+impl ListenArgs {
+    /// The TLS listener's address, if it is on. Left at its default, it is skipped with one
+    /// warning while the default certificates are missing, so that a first run needs no set-up.
+    fn tls_address(&self) -> Option<SocketAddr> {
+        if let Some(Listen(address)) = self.tls_listen {
+            return address;
+        }
+        let defaults = self.tls_cert == Path::new(TLS_CERT) && self.tls_key == Path::new(TLS_KEY);
+        if defaults && !(self.tls_cert.exists() && self.tls_key.exists()) {
+            tracing::warn!(
+                cert = TLS_CERT,
+                "no TLS listener: the default certificate files are missing (`make certs` makes \
+                 development ones)"
+            );
+            return None;
+        }
+        TLS_LISTEN.parse().ok()
+    }
+
+    /// Read the certificates, then bind every listener that is on. Refuses a configuration
+    /// without a gRPC listener, since such a server could never be called.
+    pub async fn bind(&self) -> anyhow::Result<Listeners> {
+        let tls_address = self.tls_address();
+        let Listen(plaintext) = self.plaintext_listen;
+        if plaintext.is_none() && tls_address.is_none() {
+            bail!(
+                "no gRPC listener: --plaintext-listen is `off` and the TLS listener is off; turn \
+                 at least one of them on"
+            );
+        }
+        let hint = ": run `make certs` for development certificates, or turn the TLS listener \
+                    off with `--tls-listen off`";
+        let tls = match tls_address {
+            Some(_) => Some(tls_config(&self.tls_cert, &self.tls_key, self.tls_client_ca.as_deref(), hint)?),
+            None => None,
+        };
+        let mut grpc = Vec::new();
+        if let Some(address) = plaintext {
+            grpc.push(GrpcListener { listener: bind(address).await?, tls: None });
+        }
+        if let (Some(address), Some(tls)) = (tls_address, tls) {
+            grpc.push(GrpcListener { listener: bind(address).await?, tls: Some(tls) });
+        }
+        Ok(Listeners {
+            grpc,
+            admin: self.health_listen.bind().await?,
+        })
+    }
+}
