@@ -2,8 +2,8 @@
 
 use crate::config::Config;
 use crate::dispatcher::Plugin;
-use crate::proto::coprocess::dispatcher_server::DispatcherServer;
 use crate::proto::FILE_DESCRIPTOR_SET;
+use crate::proto::coprocess::dispatcher_server::DispatcherServer;
 use crate::server::Services;
 
 /// Build the services from `config`.

@@ -55,7 +55,11 @@ struct Shared {
 impl CallsLayer {
     /// Calls to `services` (and health and reflection), each within `max_call` unless `None`, at
     /// most `max_concurrent` at once.
-    pub fn new(services: &[&'static str], max_call: Option<Duration>, max_concurrent: usize) -> Self {
+    pub fn new(
+        services: &[&'static str],
+        max_call: Option<Duration>,
+        max_concurrent: usize,
+    ) -> Self {
         let mut services = services.to_vec();
         services.extend_from_slice(EXEMPT);
         Self {
@@ -84,7 +88,12 @@ impl<S> Layer<S> for CallsLayer {
 impl Shared {
     /// The metrics of the method at `path` (`/package.Service/Method`).
     fn method(&self, path: &str) -> Arc<MethodMetrics> {
-        if let Some(method) = self.methods.read().unwrap_or_else(|e| e.into_inner()).get(path) {
+        if let Some(method) = self
+            .methods
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(path)
+        {
             return Arc::clone(method);
         }
         let Some((service, method)) = path.strip_prefix('/').and_then(|p| p.split_once('/')) else {
@@ -229,7 +238,10 @@ where
                     call.finish(Code::Unknown);
                     Err(err)
                 }
-                Ok(None) => Ok(answer(call, Status::deadline_exceeded("the call's deadline passed"))),
+                Ok(None) => Ok(answer(
+                    call,
+                    Status::deadline_exceeded("the call's deadline passed"),
+                )),
                 Err(panic) => {
                     tracing::error!(
                         service = %call.metrics.service,
@@ -305,7 +317,10 @@ pub struct CallBody {
 impl CallBody {
     fn watch(response: Response<Body>, call: Call, deadline: Option<Instant>) -> Response<Self> {
         // A trailers-only response (an error before any message) carries its status in headers.
-        let status = response.headers().get("grpc-status").map(|code| Code::from_bytes(code.as_bytes()));
+        let status = response
+            .headers()
+            .get("grpc-status")
+            .map(|code| Code::from_bytes(code.as_bytes()));
         let call = match status {
             Some(code) => {
                 call.finish(code);
@@ -357,7 +372,10 @@ impl http_body::Body for CallBody {
         let frame = match polled {
             Ok(frame) => ready!(frame),
             Err(panic) => {
-                tracing::error!(panic = panic_message(&*panic), "a response stream panicked; its call fails with INTERNAL");
+                tracing::error!(
+                    panic = panic_message(&*panic),
+                    "a response stream panicked; its call fails with INTERNAL"
+                );
                 return this.end(&Status::internal("the handler panicked"));
             }
         };
@@ -384,13 +402,16 @@ impl http_body::Body for CallBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.as_ref().is_none_or(http_body::Body::is_end_stream)
+        self.inner
+            .as_ref()
+            .is_none_or(http_body::Body::is_end_stream)
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
-        self.inner
-            .as_ref()
-            .map_or_else(|| http_body::SizeHint::with_exact(0), http_body::Body::size_hint)
+        self.inner.as_ref().map_or_else(
+            || http_body::SizeHint::with_exact(0),
+            http_body::Body::size_hint,
+        )
     }
 }
 
@@ -412,7 +433,10 @@ mod tests {
         assert_eq!(parse_timeout("1H"), Some(Duration::from_secs(3600)));
         assert_eq!(parse_timeout("250m"), Some(Duration::from_millis(250)));
         assert_eq!(parse_timeout("1n"), Some(Duration::from_nanos(1)));
-        assert_eq!(parse_timeout("99999999S"), Some(Duration::from_secs(99_999_999)));
+        assert_eq!(
+            parse_timeout("99999999S"),
+            Some(Duration::from_secs(99_999_999))
+        );
         for bad in ["", "S", "1", "123456789S", "1.5S", "-1S", "10x", "１S"] {
             assert_eq!(parse_timeout(bad), None, "{bad}");
         }

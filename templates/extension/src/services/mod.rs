@@ -6,8 +6,8 @@ use anyhow::Context as _;
 use jsonwebtoken::DecodingKey;
 
 use crate::config::Config;
-use crate::proto::protos::data_extension_server::DataExtensionServer;
 use crate::proto::FILE_DESCRIPTOR_SET;
+use crate::proto::protos::data_extension_server::DataExtensionServer;
 use crate::server::Services;
 
 /// Build the services from `config`; a bad key fails here, at startup, not on the first call.

@@ -3,8 +3,8 @@
 pub mod streaming;
 
 use crate::config::Config;
-use crate::proto::streaming::streaming_service_server::StreamingServiceServer;
 use crate::proto::FILE_DESCRIPTOR_SET;
+use crate::proto::streaming::streaming_service_server::StreamingServiceServer;
 use crate::server::Services;
 
 /// Build the services from `config`; a missing or short secret fails here, at startup.

@@ -77,15 +77,26 @@ impl ListenArgs {
         let hint = ": run `make certs` for development certificates, or turn the TLS listener \
                     off with `--tls-listen off`";
         let tls = match tls_address {
-            Some(_) => Some(tls_config(&self.tls_cert, &self.tls_key, self.tls_client_ca.as_deref(), hint)?),
+            Some(_) => Some(tls_config(
+                &self.tls_cert,
+                &self.tls_key,
+                self.tls_client_ca.as_deref(),
+                hint,
+            )?),
             None => None,
         };
         let mut grpc = Vec::new();
         if let Some(address) = plaintext {
-            grpc.push(GrpcListener { listener: bind(address).await?, tls: None });
+            grpc.push(GrpcListener {
+                listener: bind(address).await?,
+                tls: None,
+            });
         }
         if let (Some(address), Some(tls)) = (tls_address, tls) {
-            grpc.push(GrpcListener { listener: bind(address).await?, tls: Some(tls) });
+            grpc.push(GrpcListener {
+                listener: bind(address).await?,
+                tls: Some(tls),
+            });
         }
         Ok(Listeners {
             grpc,
