@@ -64,5 +64,3 @@ awk "$collect_rounds"'
     printf "server CPU per request at 32x10 (median): bare %.1f us, tyk %.1f us\n",
       median(values["bare cpu32x10"]), median(values["plugin cpu32x10"])
   }' "$runs_dir/cells"
-sleep 0.5 # the log writer flushes within 50 ms
-grep -c 'dispatch' "$runs_dir/plugin-server-50062.log" | sed 's/^/dispatch log lines written: /'

@@ -308,11 +308,13 @@ mod extension_live {
         run(Command::new(tool("make")).arg("dev-keys").current_dir(&dir));
         run(&mut cargo(&dir, &["build", "--bins"]));
         let public_key = dir.join("dev-keys/public.pem");
+        // Each call is logged at debug only: the check that no token is logged needs those lines.
         let server = Server::start(
             &binary("demo-extension-server"),
             &[
                 ("PUBLIC_KEY_FILE", public_key.to_str().unwrap()),
                 ("CLIENT_IDS", "1"),
+                ("RUST_LOG", "info,demo_extension=debug"),
             ],
         );
         let mint = |ttl: &str| {
@@ -366,6 +368,10 @@ mod extension_live {
 
         let (status, logs) = server.terminate(Duration::from_secs(5));
         assert!(status.success(), "exit status {status}\n{logs}");
+        assert!(
+            logs.contains("extension data"),
+            "no call was logged:\n{logs}"
+        );
         assert!(
             !logs.contains(&mint("600")[..20]),
             "a token was logged:\n{logs}"

@@ -264,7 +264,7 @@ impl Dispatcher for Plugin {
         let api = object.spec.get("APIID").map_or("", String::as_str);
         let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         match &result {
-            Ok(()) => tracing::info!(
+            Ok(()) => tracing::debug!(
                 hook = hook_type.as_str_name(),
                 name,
                 api,

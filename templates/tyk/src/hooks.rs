@@ -122,5 +122,5 @@ async fn stamp_response(object: &mut Object, _: &Settings) -> Result<(), HookErr
 /// Events: log the kind of each gateway event and its API. The event's `meta` may hold the
 /// original request, credentials included, so it is not logged.
 async fn log_event(event: GatewayEvent) {
-    tracing::info!(event = %event.kind, api = %event.api_id, "gateway event");
+    tracing::debug!(event = %event.kind, api = %event.api_id, "gateway event");
 }

@@ -1,7 +1,7 @@
-//! Pass everything through, and log each chunk and the connection's totals.
+//! Pass everything through, and log each chunk and the connection's totals at DEBUG.
 
 use envoy_types::pb::envoy::service::network_ext_proc::v3::Data;
-use tracing::info;
+use tracing::debug;
 
 use crate::callout::{NetworkCallout, Outcome};
 
@@ -20,7 +20,7 @@ impl NetworkCallout for Basic {
 
     async fn on_read_data(&self, data: &Data, totals: &mut Totals) -> Outcome {
         totals.read += data.data.len();
-        info!(
+        debug!(
             bytes = data.data.len(),
             total = totals.read,
             end_of_stream = data.end_of_stream,
@@ -31,7 +31,7 @@ impl NetworkCallout for Basic {
 
     async fn on_write_data(&self, data: &Data, totals: &mut Totals) -> Outcome {
         totals.written += data.data.len();
-        info!(
+        debug!(
             bytes = data.data.len(),
             total = totals.written,
             end_of_stream = data.end_of_stream,

@@ -61,7 +61,7 @@ impl DataExtension for Extension {
         let access = self.authenticate(&request.token)?;
         let config = parse_config(&request.config_json)?;
         let data = parse_data(&request.data)?;
-        tracing::info!(
+        tracing::debug!(
             client_id = access.client_id,
             action = request.action,
             records = data.len(),

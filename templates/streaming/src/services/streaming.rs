@@ -102,7 +102,7 @@ impl StreamingService for Streaming {
                 "user_id `{requested}` does not match the token's user"
             )));
         }
-        tracing::info!(%user, messages = self.messages, "stream started");
+        tracing::debug!(%user, messages = self.messages, "stream started");
 
         let active = ActiveStream::start(&self.active);
         let mut ticks = tokio::time::interval(self.interval);
