@@ -426,7 +426,102 @@ impl Drop for CallBody {
 
 #[cfg(test)]
 mod tests {
+    use std::convert::Infallible;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use http_body::Body as _;
+    use tower::Service as _;
+
     use super::*;
+
+    /// A handler that panics on `/test.Svc/Panic`, streams a body that panics on
+    /// `/test.Svc/PanicLater`, and otherwise never answers; `dropped` tells when it is dropped.
+    #[derive(Clone)]
+    struct Handler {
+        dropped: Arc<AtomicBool>,
+    }
+
+    struct SetOnDrop(Arc<AtomicBool>);
+
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// A response stream with a bug.
+    struct Panicking;
+
+    impl http_body::Body for Panicking {
+        type Data = Bytes;
+        type Error = Status;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+            panic!("a bug in a stream")
+        }
+    }
+
+    impl Service<Request<Body>> for Handler {
+        type Response = Response<Body>;
+        type Error = Infallible;
+        type Future = BoxFuture<'static, Result<Response<Body>, Infallible>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, request: Request<Body>) -> Self::Future {
+            let guard = SetOnDrop(Arc::clone(&self.dropped));
+            Box::pin(async move {
+                let _guard = guard;
+                match request.uri().path() {
+                    "/test.Svc/Panic" => panic!("a bug in a handler"),
+                    "/test.Svc/PanicLater" => Ok(Response::new(Body::new(Panicking))),
+                    _ => std::future::pending().await,
+                }
+            })
+        }
+    }
+
+    /// Call `path` through the layer; the `grpc-status` of the answer, from its headers or
+    /// its trailers, and whether the handler was dropped.
+    async fn call(path: &str, timeout: Option<&str>) -> (Option<Code>, bool) {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let layer = CallsLayer::new(&["test.Svc"], Some(Duration::from_secs(30)), 4);
+        let mut service = layer.layer(Handler { dropped: Arc::clone(&dropped) });
+        let mut request = Request::builder().uri(path);
+        if let Some(timeout) = timeout {
+            request = request.header("grpc-timeout", timeout);
+        }
+        let response = service.call(request.body(Body::empty()).unwrap()).await.unwrap();
+        let code = |headers: &HeaderMap| headers.get("grpc-status").map(|c| Code::from_bytes(c.as_bytes()));
+        let mut status = code(response.headers());
+        let mut body = response.into_body();
+        while status.is_none() {
+            let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await else {
+                break;
+            };
+            if let Some(trailers) = frame.unwrap().trailers_ref() {
+                status = code(trailers);
+            }
+        }
+        (status, dropped.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_call_past_its_deadline_ends_and_its_handler_is_dropped() {
+        assert_eq!(call("/test.Svc/Wait", Some("50m")).await, (Some(Code::DeadlineExceeded), true));
+        assert_eq!(call("/test.Svc/Wait", Some("1n")).await, (Some(Code::DeadlineExceeded), true));
+    }
+
+    #[tokio::test]
+    async fn a_panic_fails_its_own_call_with_internal() {
+        assert_eq!(call("/test.Svc/Panic", None).await, (Some(Code::Internal), true));
+        assert_eq!(call("/test.Svc/PanicLater", None).await, (Some(Code::Internal), true));
+    }
 
     #[test]
     fn grpc_timeouts_parse_by_the_spec() {

@@ -77,11 +77,9 @@ impl DataExtension for Extension {
                     config,
                     access,
                 };
-                // A task of its own, so that a panic in the business logic fails this call only.
-                tokio::spawn(process::process(input))
-                    .await
-                    .map_err(|_| Status::internal("processing failed unexpectedly"))?
-                    .map_err(Status::from)?;
+                // A panic here fails this call only (the server's call layer catches it), and a
+                // call that the client cancels stops here too.
+                process::process(input).await.map_err(Status::from)?;
             }
             other => {
                 return Err(Status::invalid_argument(format!(

@@ -1,14 +1,14 @@
 //! How a processor answers one of Envoy's streams: message by message, each reply produced when
-//! Envoy polls for it (no task and no channel per stream), and a panic in the callout failing
-//! only that stream, never the connection that Envoy shares between streams.
+//! Envoy polls for it (no task and no channel per stream). A panic in the callout fails only that
+//! stream, never the connection that Envoy shares between streams: the server's call layer
+//! catches it as it polls the replies.
 
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 
-use futures_util::{FutureExt as _, Stream, StreamExt as _, stream};
+use futures_util::{Stream, StreamExt as _, stream};
 use tonic::{Status, Streaming};
-use tracing::{debug, error};
+use tracing::debug;
 
 /// The replies of one stream.
 pub type Replies<R> = Pin<Box<dyn Stream<Item = Result<R, Status>> + Send>>;
@@ -41,17 +41,10 @@ where
                     return None;
                 }
             };
-            let responded = AssertUnwindSafe(responder.respond(message))
-                .catch_unwind()
-                .await;
-            match responded {
-                Ok(None) => {}
-                Ok(Some(Ok(reply))) => return Some((Ok(reply), Some((messages, responder)))),
-                Ok(Some(Err(status))) => return Some((Err(status), None)),
-                Err(_) => {
-                    error!("the callout panicked; failing this stream");
-                    return Some((Err(Status::internal("the callout failed")), None));
-                }
+            match responder.respond(message).await {
+                None => {}
+                Some(Ok(reply)) => return Some((Ok(reply), Some((messages, responder)))),
+                Some(Err(status)) => return Some((Err(status), None)),
             }
         }
     });
