@@ -360,7 +360,9 @@ mod tests {
             let forever = std::future::pending();
             server::serve(listener.into(), &config.server, services, forever).await
         });
-        DispatcherClient::connect(format!("http://{address}")).await.unwrap()
+        DispatcherClient::connect(format!("http://{address}"))
+            .await
+            .unwrap()
     }
 
     #[tokio::test]

@@ -491,17 +491,27 @@ mod tests {
     async fn call(path: &str, timeout: Option<&str>) -> (Option<Code>, bool) {
         let dropped = Arc::new(AtomicBool::new(false));
         let layer = CallsLayer::new(&["test.Svc"], Some(Duration::from_secs(30)), 4);
-        let mut service = layer.layer(Handler { dropped: Arc::clone(&dropped) });
+        let mut service = layer.layer(Handler {
+            dropped: Arc::clone(&dropped),
+        });
         let mut request = Request::builder().uri(path);
         if let Some(timeout) = timeout {
             request = request.header("grpc-timeout", timeout);
         }
-        let response = service.call(request.body(Body::empty()).unwrap()).await.unwrap();
-        let code = |headers: &HeaderMap| headers.get("grpc-status").map(|c| Code::from_bytes(c.as_bytes()));
+        let response = service
+            .call(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let code = |headers: &HeaderMap| {
+            headers
+                .get("grpc-status")
+                .map(|c| Code::from_bytes(c.as_bytes()))
+        };
         let mut status = code(response.headers());
         let mut body = response.into_body();
         while status.is_none() {
-            let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await else {
+            let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
+            else {
                 break;
             };
             if let Some(trailers) = frame.unwrap().trailers_ref() {
@@ -513,14 +523,26 @@ mod tests {
 
     #[tokio::test]
     async fn a_call_past_its_deadline_ends_and_its_handler_is_dropped() {
-        assert_eq!(call("/test.Svc/Wait", Some("50m")).await, (Some(Code::DeadlineExceeded), true));
-        assert_eq!(call("/test.Svc/Wait", Some("1n")).await, (Some(Code::DeadlineExceeded), true));
+        assert_eq!(
+            call("/test.Svc/Wait", Some("50m")).await,
+            (Some(Code::DeadlineExceeded), true)
+        );
+        assert_eq!(
+            call("/test.Svc/Wait", Some("1n")).await,
+            (Some(Code::DeadlineExceeded), true)
+        );
     }
 
     #[tokio::test]
     async fn a_panic_fails_its_own_call_with_internal() {
-        assert_eq!(call("/test.Svc/Panic", None).await, (Some(Code::Internal), true));
-        assert_eq!(call("/test.Svc/PanicLater", None).await, (Some(Code::Internal), true));
+        assert_eq!(
+            call("/test.Svc/Panic", None).await,
+            (Some(Code::Internal), true)
+        );
+        assert_eq!(
+            call("/test.Svc/PanicLater", None).await,
+            (Some(Code::Internal), true)
+        );
     }
 
     #[test]
