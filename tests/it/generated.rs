@@ -466,7 +466,10 @@ mod tyk_live {
         let server = Server::start(
             &binary("demo-tyk-server"),
             &[
-                ("HMAC_KEYS", "client-1=a secret of 32 bytes for the live test"),
+                (
+                    "HMAC_KEYS",
+                    "client-1=a secret of 32 bytes for the live test",
+                ),
                 ("ADMIN_LISTEN_ADDR", &free_port().to_string()),
                 ("RUST_LOG", "info,demo_tyk=debug"),
             ],
@@ -568,6 +571,8 @@ mod tyk_live {
             conf["coprocess_options"]["coprocess_grpc_server"],
             "tcp://plugin:5555"
         );
+        // Without it, the gateway sends an empty :authority, which HTTP/2 servers refuse.
+        assert_eq!(conf["coprocess_options"]["grpc_authority"], "plugin:5555");
 
         let classic = json("tyk/apps/classic.json");
         assert_eq!(classic["enable_coprocess_auth"], true);
@@ -611,6 +616,7 @@ mod tyk_live {
             .arg(compose));
         let env = std::fs::read_to_string(dir.join("tyk/gateway.env")).unwrap();
         assert!(env.contains("TYK_GW_COPROCESSOPTIONS_COPROCESSGRPCSERVER=tcp://plugin:5555"));
+        assert!(env.contains("TYK_GW_COPROCESSOPTIONS_GRPCAUTHORITY=plugin:5555"));
     }
 }
 
