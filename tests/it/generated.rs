@@ -580,8 +580,22 @@ mod tyk_live {
         assert_eq!(middleware["driver"], "grpc");
         assert_eq!(middleware["auth_check"]["name"], "MyAuthCheck");
 
-        let oas = json("tyk/apps/oas.json");
+        assert_eq!(classic["config_data"]["tag"], "rust");
+        assert_eq!(
+            classic["event_handlers"]["events"]["AuthFailure"][0]["handler_meta"]["name"],
+            "MyEventHandler"
+        );
+
+        // A file-based gateway loads an OAS API from a pair: `oas.json`, its Classic form, and
+        // `oas-oas.json`, the OAS document (tyk_gateway.rs checks that they agree).
+        let oas_classic = json("tyk/apps/oas.json");
+        assert_eq!(oas_classic["is_oas"], true);
+        let oas = json("tyk/apps/oas-oas.json");
         let tyk = &oas["x-tyk-api-gateway"];
+        assert_eq!(
+            tyk["middleware"]["global"]["pluginConfig"]["data"]["value"]["tag"],
+            "rust"
+        );
         assert_eq!(
             tyk["middleware"]["global"]["pluginConfig"]["driver"],
             "grpc"
@@ -607,7 +621,10 @@ mod tyk_live {
                 classic.to_string().contains(name),
                 "{name} is not in classic.json"
             );
-            assert!(oas.to_string().contains(name), "{name} is not in oas.json");
+            assert!(
+                oas.to_string().contains(name),
+                "{name} is not in oas-oas.json"
+            );
         }
 
         let compose = dir.join("tyk/docker-compose.yml");
