@@ -634,6 +634,9 @@ mod tyk_live {
         let env = std::fs::read_to_string(dir.join("tyk/gateway.env")).unwrap();
         assert!(env.contains("TYK_GW_COPROCESSOPTIONS_COPROCESSGRPCSERVER=tcp://plugin:5555"));
         assert!(env.contains("TYK_GW_COPROCESSOPTIONS_GRPCAUTHORITY=plugin:5555"));
+        let compose = std::fs::read_to_string(dir.join("tyk/docker-compose.yml")).unwrap();
+        assert!(compose.contains("HMAC_KEYS: "), "{compose}");
+        assert!(!compose.contains("HMAC_SECRET"), "{compose}");
     }
 }
 
