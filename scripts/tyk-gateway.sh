@@ -19,8 +19,14 @@ if [ ! -x "$out/tyk-gateway" ]; then
   mkdir -p "$out"
   # go.sum pins the hash of every module, and -mod=readonly refuses any module it does not list;
   # the checksum database is not asked, since it does not serve every version Tyk pins.
-  (cd "$module" && GOSUMDB=off GOFLAGS=-mod=readonly go build -trimpath \
-    -ldflags "-X github.com/TykTechnologies/tyk/internal/build.Version=$release" -o "$out/tyk-gateway.partial" .)
+  # Go names every module it downloads; keep that in a log, and show it only on failure.
+  if ! (cd "$module" && GOSUMDB=off GOFLAGS=-mod=readonly go build -trimpath \
+    -ldflags "-X github.com/TykTechnologies/tyk/internal/build.Version=$release" \
+    -o "$out/tyk-gateway.partial" .) >"$out/build.log" 2>&1; then
+    tail -n 40 "$out/build.log" >&2
+    echo "error: building Tyk Gateway failed; the whole log is in $out/build.log" >&2
+    exit 1
+  fi
   source_dir=$(cd "$module" && GOFLAGS=-mod=readonly go list -m -f '{{.Dir}}' github.com/TykTechnologies/tyk)
   rm -rf "$out/templates"
   cp -R "$source_dir/templates" "$out/templates"

@@ -472,7 +472,10 @@ mod tyk_live {
         let server = Server::start(
             &binary("demo-tyk-server"),
             &[
-                ("HMAC_KEYS", "client-1=a secret of 32 bytes for the live test"),
+                (
+                    "HMAC_KEYS",
+                    "client-1=a secret of 32 bytes for the live test",
+                ),
                 ("ADMIN_LISTEN_ADDR", &free_port().to_string()),
                 ("RUST_LOG", "info,demo_tyk=debug"),
             ],
@@ -574,6 +577,8 @@ mod tyk_live {
             conf["coprocess_options"]["coprocess_grpc_server"],
             "tcp://plugin:5555"
         );
+        // Without it, the gateway sends an empty :authority, which HTTP/2 servers refuse.
+        assert_eq!(conf["coprocess_options"]["grpc_authority"], "plugin:5555");
 
         let classic = json("tyk/apps/classic.json");
         assert_eq!(classic["enable_coprocess_auth"], true);
@@ -581,8 +586,22 @@ mod tyk_live {
         assert_eq!(middleware["driver"], "grpc");
         assert_eq!(middleware["auth_check"]["name"], "MyAuthCheck");
 
-        let oas = json("tyk/apps/oas.json");
+        assert_eq!(classic["config_data"]["tag"], "rust");
+        assert_eq!(
+            classic["event_handlers"]["events"]["AuthFailure"][0]["handler_meta"]["name"],
+            "MyEventHandler"
+        );
+
+        // A file-based gateway loads an OAS API from a pair: `oas.json`, its Classic form, and
+        // `oas-oas.json`, the OAS document (tyk_gateway.rs checks that they agree).
+        let oas_classic = json("tyk/apps/oas.json");
+        assert_eq!(oas_classic["is_oas"], true);
+        let oas = json("tyk/apps/oas-oas.json");
         let tyk = &oas["x-tyk-api-gateway"];
+        assert_eq!(
+            tyk["middleware"]["global"]["pluginConfig"]["data"]["value"]["tag"],
+            "rust"
+        );
         assert_eq!(
             tyk["middleware"]["global"]["pluginConfig"]["driver"],
             "grpc"
@@ -608,7 +627,10 @@ mod tyk_live {
                 classic.to_string().contains(name),
                 "{name} is not in classic.json"
             );
-            assert!(oas.to_string().contains(name), "{name} is not in oas.json");
+            assert!(
+                oas.to_string().contains(name),
+                "{name} is not in oas-oas.json"
+            );
         }
 
         let compose = dir.join("tyk/docker-compose.yml");
@@ -617,6 +639,10 @@ mod tyk_live {
             .arg(compose));
         let env = std::fs::read_to_string(dir.join("tyk/gateway.env")).unwrap();
         assert!(env.contains("TYK_GW_COPROCESSOPTIONS_COPROCESSGRPCSERVER=tcp://plugin:5555"));
+        assert!(env.contains("TYK_GW_COPROCESSOPTIONS_GRPCAUTHORITY=plugin:5555"));
+        let compose = std::fs::read_to_string(dir.join("tyk/docker-compose.yml")).unwrap();
+        assert!(compose.contains("HMAC_KEYS: "), "{compose}");
+        assert!(!compose.contains("HMAC_SECRET"), "{compose}");
     }
 }
 

@@ -5,5 +5,6 @@ mod cli;
 mod envoy;
 mod errors;
 mod generated;
+mod http;
 mod snapshots;
 mod support;
