@@ -17,12 +17,12 @@ use crate::support::{options, path_without_protoc, python_with, run, tool, work_
 
 /// The name of each kind's project here. The names differ, because projects that share a
 /// target directory must not share a package name: their build outputs would collide.
-fn name(kind: Kind) -> String {
+pub(crate) fn name(kind: Kind) -> String {
     format!("demo-{}", kind.id())
 }
 
 /// A generated project on disk, written once per test run and kind.
-fn project(kind: Kind) -> PathBuf {
+pub(crate) fn project(kind: Kind) -> PathBuf {
     static WRITTEN: OnceLock<Mutex<Vec<Kind>>> = OnceLock::new();
     let dir = work_dir().join("projects").join(kind.id());
     let mut written = WRITTEN.get_or_init(Mutex::default).lock().unwrap();
@@ -46,7 +46,7 @@ fn project(kind: Kind) -> PathBuf {
 /// The kinds differ in a few features of tonic's dependencies, so each builds its own copy of
 /// tonic and what sits above it. Without debug info and incremental state, those copies take
 /// about a third of the disk, and the suite fits on a small build machine.
-fn cargo(dir: &Path, args: &[&str]) -> Command {
+pub(crate) fn cargo(dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO"));
     command
         .args(args)
@@ -62,7 +62,7 @@ fn cargo(dir: &Path, args: &[&str]) -> Command {
     command
 }
 
-fn binary(name: &str) -> PathBuf {
+pub(crate) fn binary(name: &str) -> PathBuf {
     work_dir().join("generated-target/debug").join(name)
 }
 
@@ -108,9 +108,10 @@ fn hadolint(kind: Kind) {
 
 fn kubernetes_validate(kind: Kind) {
     let dir = project(kind);
-    let manifests: Vec<PathBuf> = std::fs::read_dir(dir.join("deploy/k8s"))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
+    // The optional manifests, in a folder of their own, must validate too.
+    let manifests: Vec<PathBuf> = crate::support::tree(&dir.join("deploy/k8s"))
+        .into_iter()
+        .map(|path| dir.join("deploy/k8s").join(path))
         .collect();
     assert!(!manifests.is_empty());
     run(Command::new(tool("kubernetes-validate"))
@@ -119,27 +120,43 @@ fn kubernetes_validate(kind: Kind) {
 }
 
 /// A server process, killed if the test fails before it stops it.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    address: SocketAddr,
+    pub(crate) address: SocketAddr,
+    /// The admin HTTP listener: `ADMIN_LISTEN_ADDR`, or the callout kinds' `HEALTH_LISTEN`.
+    pub(crate) admin: SocketAddr,
 }
 
 impl Server {
-    fn start(binary: &Path, envs: &[(&str, &str)]) -> Self {
+    pub(crate) fn start(binary: &Path, envs: &[(&str, &str)]) -> Self {
         Self::start_at(binary, "LISTEN_ADDR", free_port(), envs)
     }
 
-    /// Start `binary` with the address variable `listen` set to `address`.
-    fn start_at(binary: &Path, listen: &str, address: SocketAddr, envs: &[(&str, &str)]) -> Self {
+    /// Start `binary` with the address variable `listen` set to `address`, an admin listener
+    /// on a free port, and no drain delay unless `envs` sets one.
+    pub(crate) fn start_at(
+        binary: &Path,
+        listen: &str,
+        address: SocketAddr,
+        envs: &[(&str, &str)],
+    ) -> Self {
+        let admin = free_port();
         let child = Command::new(binary)
             .env(listen, address.to_string())
+            .env("ADMIN_LISTEN_ADDR", admin.to_string())
+            .env("HEALTH_LISTEN", admin.to_string())
+            .env("DRAIN_DELAY_SECS", "0")
             .env("SHUTDOWN_GRACE_SECS", "5")
             .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|err| panic!("failed to start {}: {err}", binary.display()));
-        let server = Self { child, address };
+        let server = Self {
+            child,
+            address,
+            admin,
+        };
         server.wait_for_port();
         server
     }
@@ -157,8 +174,37 @@ impl Server {
     }
 
     /// SIGTERM, then the exit status and the logs; fails if it takes longer than `limit`.
-    fn terminate(mut self, limit: Duration) -> (std::process::ExitStatus, String) {
+    pub(crate) fn terminate(self, limit: Duration) -> (std::process::ExitStatus, String) {
+        self.signal_term();
+        self.wait(limit)
+    }
+
+    /// Send SIGTERM, and return at once.
+    pub(crate) fn signal_term(&self) {
         run(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
+    }
+
+    /// The process's peak resident memory, in bytes (`VmHWM`).
+    pub(crate) fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kib = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| {
+                value
+                    .trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .expect("VmHWM in /proc/PID/status");
+        kib * 1024
+    }
+
+    /// The exit status and the logs, once the process exits; fails if it takes longer than
+    /// `limit`.
+    pub(crate) fn wait(mut self, limit: Duration) -> (std::process::ExitStatus, String) {
         let deadline = Instant::now() + limit;
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -476,7 +522,6 @@ mod tyk_live {
                     "HMAC_KEYS",
                     "client-1=a secret of 32 bytes for the live test",
                 ),
-                ("ADMIN_LISTEN_ADDR", &free_port().to_string()),
                 ("RUST_LOG", "info,demo_tyk=debug"),
             ],
         );
@@ -715,16 +760,11 @@ mod envoy_live {
 
     /// The generated server running `example`, plaintext on `address`, with TLS off.
     fn callout(binary: &str, address: SocketAddr, example: &str) -> Server {
-        let health = free_port().to_string();
         Server::start_at(
             &super::binary(binary),
             "PLAINTEXT_LISTEN",
             address,
-            &[
-                ("EXAMPLE", example),
-                ("TLS_LISTEN", "off"),
-                ("HEALTH_LISTEN", &health),
-            ],
+            &[("EXAMPLE", example), ("TLS_LISTEN", "off")],
         )
     }
 

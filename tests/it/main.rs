@@ -6,5 +6,6 @@ mod envoy;
 mod errors;
 mod generated;
 mod http;
+mod server_core;
 mod snapshots;
 mod support;

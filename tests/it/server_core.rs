@@ -1,0 +1,219 @@
+//! The server core that every kind shares, run for real: the metrics of known calls, a drain on
+//! SIGTERM that no in-flight call notices, and a flood that stays within the Deployment's memory.
+
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use grpc_scaffold::Kind;
+
+use crate::generated::{binary, cargo, name, project, Server};
+use crate::http;
+use crate::support::{python_with, run, tool};
+
+/// A secret for the kinds that need one, long enough for all of them.
+const SECRET: &str = "a secret of the core tests, well over 32 bytes";
+
+/// The memory limit of the shipped Deployment (`deploy/k8s/deployment.yaml`).
+const MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// The server of `kind`, built, started with what it needs to start, on free ports.
+fn serve(kind: Kind, envs: &[(&str, &str)]) -> Server {
+    let dir = project(kind);
+    run(&mut cargo(&dir, &["build", "--bins"]));
+    let server = binary(&format!("{}-server", name(kind)));
+    let mut all: Vec<(&str, String)> = match kind {
+        Kind::Extension => {
+            run(Command::new(tool("make")).arg("dev-keys").current_dir(&dir));
+            let key = dir.join("dev-keys/public.pem");
+            vec![
+                ("PUBLIC_KEY_FILE", key.to_str().unwrap().to_owned()),
+                ("CLIENT_IDS", "1".to_owned()),
+            ]
+        }
+        Kind::Streaming => vec![("JWT_SECRET", SECRET.to_owned())],
+        Kind::Tyk => vec![("HMAC_KEYS", format!("client-1={SECRET}"))],
+        Kind::ExtProc | Kind::ExtProcL4 => vec![("TLS_LISTEN", "off".to_owned())],
+        _ => Vec::new(),
+    };
+    all.extend(envs.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    let all: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    match kind {
+        Kind::ExtProc | Kind::ExtProcL4 => {
+            Server::start_at(&server, "PLAINTEXT_LISTEN", http::free_port(), &all)
+        }
+        _ => Server::start(&server, &all),
+    }
+}
+
+/// The value of the metric line that starts with `series` (name and labels), if any.
+fn metric(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.parse().ok())
+}
+
+fn health_check(server: &Server, service: &str) -> std::process::Output {
+    Command::new(tool("grpcurl"))
+        .args([
+            "-plaintext",
+            "-d",
+            &format!(r#"{{"service": "{service}"}}"#),
+        ])
+        .arg(server.address.to_string())
+        .arg("grpc.health.v1.Health/Check")
+        .output()
+        .unwrap()
+}
+
+/// Two health checks that pass and one of a service that does not exist, then `/metrics`.
+fn known_calls_are_counted(kind: Kind) {
+    let server = serve(kind, &[]);
+    for _ in 0..2 {
+        let checked = health_check(&server, "");
+        assert!(checked.status.success(), "{checked:?}");
+    }
+    let missing = health_check(&server, "no.such.Service");
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("Code: NotFound"), "{stderr}");
+
+    let metrics = http::get(server.admin, "/metrics", &[]).text();
+    let labels = r#"grpc_service="grpc.health.v1.Health",grpc_method="Check""#;
+    let value = |name: &str, extra: &str| metric(&metrics, &format!("{name}{{{labels}{extra}}}"));
+    assert_eq!(
+        value("grpc_server_started_total", ""),
+        Some(3.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        value("grpc_server_handled_total", r#",grpc_code="Ok""#),
+        Some(2.0),
+        "{metrics}"
+    );
+    assert_eq!(
+        value("grpc_server_handled_total", r#",grpc_code="NotFound""#),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(value("grpc_server_in_flight", ""), Some(0.0), "{metrics}");
+    assert_eq!(
+        value("grpc_server_handling_seconds_count", ""),
+        Some(3.0),
+        "{metrics}"
+    );
+
+    let (status, logs) = server.terminate(Duration::from_secs(10));
+    assert!(status.success(), "exit status {status}\n{logs}");
+}
+
+macro_rules! every_kind {
+    ($($module:ident: $kind:expr,)*) => {$(
+        mod $module {
+            #[test]
+            fn known_calls_are_counted_in_metrics() {
+                super::known_calls_are_counted($kind);
+            }
+        }
+    )*};
+}
+
+every_kind! {
+    basic: grpc_scaffold::Kind::Basic,
+    custom: grpc_scaffold::Kind::Custom,
+    extension: grpc_scaffold::Kind::Extension,
+    streaming: grpc_scaffold::Kind::Streaming,
+    tyk: grpc_scaffold::Kind::Tyk,
+    ext_proc: grpc_scaffold::Kind::ExtProc,
+    ext_proc_l4: grpc_scaffold::Kind::ExtProcL4,
+}
+
+/// SIGTERM while a stream is open: the server reports NOT_SERVING at once, still takes new
+/// connections for the drain delay and refuses them after it, the stream ends whole, and the
+/// exit status is 0.
+#[test]
+fn sigterm_drains_without_failing_a_call_in_flight() {
+    let server = serve(
+        Kind::Streaming,
+        &[
+            ("STREAM_MESSAGES", "10"),
+            ("STREAM_INTERVAL_MS", "200"),
+            ("DRAIN_DELAY_SECS", "2"),
+            ("SHUTDOWN_GRACE_SECS", "10"),
+        ],
+    );
+    let client = Command::new(binary("demo-streaming-client"))
+        .args(["--server", &format!("http://{}", server.address), "Alice"])
+        .env("JWT_SECRET", SECRET)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let signalled = Instant::now();
+    server.signal_term();
+
+    std::thread::sleep(Duration::from_millis(300));
+    let ready = http::get(server.admin, "/readyz", &[]);
+    assert_eq!(ready.status, 503, "{}", ready.text());
+    let during = health_check(&server, "");
+    assert!(
+        during.status.success(),
+        "a new connection within the drain delay: {during:?}"
+    );
+
+    std::thread::sleep(Duration::from_millis(2500).saturating_sub(signalled.elapsed()));
+    assert!(
+        TcpStream::connect(server.address).is_err(),
+        "a new connection was accepted after the drain delay"
+    );
+
+    let streamed = client.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&streamed.stdout);
+    assert!(
+        streamed.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&streamed.stderr)
+    );
+    assert!(
+        stdout.contains("Hello Alice, this is message 10"),
+        "{stdout}"
+    );
+    let (status, logs) = server.wait(Duration::from_secs(10));
+    assert!(status.success(), "exit status {status}\n{logs}");
+}
+
+/// 200 unauthenticated calls at the receive limit at once, on one connection, against the
+/// extension: its memory stays under the Deployment's limit, and a call with a valid token,
+/// made during the flood, succeeds.
+#[test]
+fn a_flood_at_the_receive_limit_stays_within_the_memory_limit() {
+    let server = serve(Kind::Extension, &[]);
+    let dir = project(Kind::Extension);
+    let token = run(Command::new(binary("demo-extension-token")).current_dir(&dir));
+    let token = String::from_utf8(token.stdout).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/peers/flood.py");
+    let output = Command::new(python_with(&["grpc"]))
+        .arg(script)
+        .args([&server.address.to_string(), token.trim(), "200"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{report}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(report.contains("authenticated: OK"), "{report}");
+    assert!(report.contains("flood: 200 UNAUTHENTICATED"), "{report}");
+    let peak = server.peak_rss();
+    assert!(
+        peak < MEMORY_LIMIT,
+        "peak RSS {} MiB is over the Deployment's {} MiB",
+        peak >> 20,
+        MEMORY_LIMIT >> 20
+    );
+    let (status, logs) = server.terminate(Duration::from_secs(10));
+    assert!(status.success(), "exit status {status}\n{logs}");
+}
