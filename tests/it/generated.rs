@@ -17,12 +17,12 @@ use crate::support::{options, path_without_protoc, python_with, run, tool, work_
 
 /// The name of each kind's project here. The names differ, because projects that share a
 /// target directory must not share a package name: their build outputs would collide.
-fn name(kind: Kind) -> String {
+pub(crate) fn name(kind: Kind) -> String {
     format!("demo-{}", kind.id())
 }
 
 /// A generated project on disk, written once per test run and kind.
-fn project(kind: Kind) -> PathBuf {
+pub(crate) fn project(kind: Kind) -> PathBuf {
     static WRITTEN: OnceLock<Mutex<Vec<Kind>>> = OnceLock::new();
     let dir = work_dir().join("projects").join(kind.id());
     let mut written = WRITTEN.get_or_init(Mutex::default).lock().unwrap();
@@ -46,7 +46,7 @@ fn project(kind: Kind) -> PathBuf {
 /// The kinds differ in a few features of tonic's dependencies, so each builds its own copy of
 /// tonic and what sits above it. Without debug info and incremental state, those copies take
 /// about a third of the disk, and the suite fits on a small build machine.
-fn cargo(dir: &Path, args: &[&str]) -> Command {
+pub(crate) fn cargo(dir: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO"));
     command
         .args(args)
