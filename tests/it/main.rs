@@ -1,5 +1,6 @@
 //! grpc-scaffold's integration tests, in one binary: the CLI's behaviour, one whole-tree
-//! snapshot per kind, and the generated projects built, linted and run for real.
+//! snapshot per kind, and the generated projects built, linted and run for real, the plugins behind
+//! a real Envoy and a real Tyk Gateway.
 
 mod cli;
 mod envoy;
@@ -9,3 +10,4 @@ mod http;
 mod server_core;
 mod snapshots;
 mod support;
+mod tyk_gateway;
