@@ -152,7 +152,7 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|err| panic!("failed to start {}: {err}", binary.display()));
-        let server = Self {
+        let mut server = Self {
             child,
             address,
             admin,
@@ -161,9 +161,16 @@ impl Server {
         server
     }
 
-    fn wait_for_port(&self) {
+    fn wait_for_port(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(self.address).is_err() {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let mut logs = String::new();
+                if let Some(mut stderr) = self.child.stderr.take() {
+                    let _ = std::io::Read::read_to_string(&mut stderr, &mut logs);
+                }
+                panic!("the server exited with {status} before it opened its port:\n{logs}");
+            }
             assert!(
                 Instant::now() < deadline,
                 "the server never opened {}",

@@ -13,7 +13,7 @@ use crate::http;
 use crate::support::{python_with, run, tool};
 
 /// A secret for the kinds that need one, long enough for all of them.
-const SECRET: &str = "a secret of the core tests, well over 32 bytes";
+const SECRET: &str = "a secret of the core tests: well over 32 bytes";
 
 /// The memory limit of the shipped Deployment (`deploy/k8s/deployment.yaml`).
 const MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
