@@ -228,6 +228,8 @@ fn a_flood_at_the_receive_limit_stays_within_the_memory_limit() {
 fn a_calls_span_is_exported_under_the_clients_trace() {
     const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
     const PARENT_ID: &str = "00f067aa0ba902b7";
+    // Build first: the receiver stops by itself after two minutes, and a cold build takes longer.
+    run(&mut cargo(&project(Kind::Basic), &["build", "--bins"]));
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/peers/otlp_receiver.py");
     let mut receiver = Command::new(python_with(&["grpc"]))
         .arg(script)
