@@ -1,9 +1,12 @@
 //! The server core that every kind shares, run for real: the metrics of known calls, a drain on
-//! SIGTERM that no in-flight call notices, and a flood that stays within the Deployment's memory.
+//! SIGTERM that no in-flight call notices, a flood that stays within the Deployment's memory, and
+//! a call's span exported over OTLP under the client's trace.
 
+use std::io::{BufRead as _, BufReader};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use grpc_scaffold::Kind;
@@ -216,4 +219,80 @@ fn a_flood_at_the_receive_limit_stays_within_the_memory_limit() {
     );
     let (status, logs) = server.terminate(Duration::from_secs(10));
     assert!(status.success(), "exit status {status}\n{logs}");
+}
+
+/// With `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at a receiver of the test's own, a health check
+/// that carries a `traceparent` gets a server span in that trace, a child of the client's span,
+/// exported by the time the server exits on SIGTERM.
+#[test]
+fn a_calls_span_is_exported_under_the_clients_trace() {
+    const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const PARENT_ID: &str = "00f067aa0ba902b7";
+    // Build first: the receiver stops by itself after two minutes, and a cold build takes longer.
+    run(&mut cargo(&project(Kind::Basic), &["build", "--bins"]));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/peers/otlp_receiver.py");
+    let mut receiver = Command::new(python_with(&["grpc"]))
+        .arg(script)
+        .arg("120")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Its lines, read on a thread of their own so that every wait below can be bounded.
+    let (lines, received) = mpsc::channel();
+    let stdout = receiver.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = received.recv_timeout(Duration::from_secs(30));
+    let port = first
+        .as_deref()
+        .ok()
+        .and_then(|line| line.strip_prefix("listening "))
+        .unwrap_or_else(|| panic!("the receiver did not start: {first:?}"))
+        .to_owned();
+
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let server = serve(
+        Kind::Basic,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_SERVICE_NAME", "demo-basic-test"),
+        ],
+    );
+    let checked = Command::new(tool("grpcurl"))
+        .args(["-plaintext", "-H"])
+        .arg(format!("traceparent: 00-{TRACE_ID}-{PARENT_ID}-01"))
+        .arg(server.address.to_string())
+        .arg("grpc.health.v1.Health/Check")
+        .output()
+        .unwrap();
+    assert!(checked.status.success(), "{checked:?}");
+    let (status, logs) = server.terminate(Duration::from_secs(20));
+    assert!(status.success(), "exit status {status}\n{logs}");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut spans = Vec::new();
+    let found = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = received.recv_timeout(left) else {
+            break None;
+        };
+        let span: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if span["trace_id"] == TRACE_ID {
+            break Some(span);
+        }
+        spans.push(span);
+    };
+    let _ = receiver.kill();
+    let _ = receiver.wait();
+    let span = found.unwrap_or_else(|| {
+        panic!("no span of trace {TRACE_ID} arrived; other spans: {spans:?}\n{logs}")
+    });
+    assert_eq!(span["parent_span_id"], PARENT_ID, "{span}");
+    assert_eq!(span["kind"], 2, "a server span: {span}");
+    assert_eq!(span["name"], "grpc.health.v1.Health/Check", "{span}");
 }

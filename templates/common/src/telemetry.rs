@@ -1,12 +1,32 @@
-//! Logs and metrics. Logs go through `tracing`: the level comes from `RUST_LOG`, the format from
-//! `--log-format`. Metrics go to a Prometheus recorder, which the admin listener renders.
+//! Logs, traces and metrics. Logs go through `tracing`: the level comes from `RUST_LOG`, the
+//! format from `--log-format`. Traces are off unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set; then
+//! each call's span (`server/calls.rs`) is exported over OTLP/gRPC, continuing the client's W3C
+//! `traceparent`. Metrics go to a Prometheus recorder, which the admin listener renders.
 
 use std::io::IsTerminal as _;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::{SpanExporter, WithTonicConfig as _};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tonic::transport::ClientTlsConfig;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::prelude::*;
+
+/// Set once, by [`init`], when spans are exported.
+static TRACES: AtomicBool = AtomicBool::new(false);
+
+/// Whether each call gets a span to export: checked once per call, so that calls cost nothing
+/// more when traces are off.
+pub fn traces_on() -> bool {
+    TRACES.load(Ordering::Relaxed)
+}
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -18,25 +38,84 @@ pub enum LogFormat {
     Json,
 }
 
+/// What [`init`] returns; keep it alive until exit. Dropping it exports the spans not yet sent,
+/// then writes the log lines still queued.
+#[must_use = "dropping the guard stops the log writer and the span exporter"]
+pub struct Guard {
+    traces: Option<SdkTracerProvider>,
+    _logs: WorkerGuard,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.traces.take()
+            && let Err(err) = provider.shutdown()
+        {
+            tracing::warn!(%err, "the last spans were not exported");
+        }
+    }
+}
+
 /// Install the metrics recorder, and the global subscriber, writing to stderr from a background
 /// thread, in colour only on a terminal. `RUST_LOG` takes directives such as `info` or
-/// `my_crate=debug`.
-///
-/// Keep the returned guard alive until exit: dropping it writes the lines still queued.
-#[must_use = "dropping the guard stops the log writer"]
-pub fn init(format: LogFormat) -> WorkerGuard {
+/// `my_crate=debug`. With `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans also go to that OTLP/gRPC
+/// collector, as service `OTEL_SERVICE_NAME` (by default the package's name).
+pub fn init(format: LogFormat) -> Guard {
     metrics();
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+    let (writer, logs) = tracing_appender::non_blocking(std::io::stderr());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal());
-    match format {
-        LogFormat::Text => subscriber.init(),
-        LogFormat::Json => subscriber.json().init(),
+    let fmt = match format {
+        LogFormat::Text => fmt.boxed(),
+        LogFormat::Json => fmt.json().boxed(),
+    };
+    let (traces, failed) = match tracer_provider() {
+        Ok(traces) => (traces, None),
+        Err(err) => (None, Some(err)),
+    };
+    let otel = traces.as_ref().map(|provider| {
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer(env!("CARGO_PKG_NAME")))
+            .with_filter(LevelFilter::INFO)
+    });
+    tracing_subscriber::registry()
+        .with(fmt.with_filter(filter))
+        .with(otel)
+        .init();
+    if let Some(err) = failed {
+        tracing::warn!(%err, "traces are off: the OTLP exporter could not be made");
     }
-    guard
+    TRACES.store(traces.is_some(), Ordering::Relaxed);
+    Guard {
+        traces,
+        _logs: logs,
+    }
+}
+
+/// A provider that exports spans in batches over OTLP/gRPC, if an endpoint is set. An `https`
+/// endpoint is reached over TLS, trusting the webpki roots.
+fn tracer_provider() -> Result<Option<SdkTracerProvider>, opentelemetry_otlp::ExporterBuildError> {
+    let set = |name| std::env::var_os(name).is_some_and(|value| !value.is_empty());
+    if !set("OTEL_EXPORTER_OTLP_ENDPOINT") && !set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
+        return Ok(None);
+    }
+    let exporter = SpanExporter::builder()
+        .with_tonic()
+        .with_tls_config(ClientTlsConfig::new().with_webpki_roots())
+        .build()?;
+    let service = std::env::var("OTEL_SERVICE_NAME")
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| env!("CARGO_PKG_NAME").to_owned());
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    Ok(Some(
+        SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(Resource::builder().with_service_name(service).build())
+            .build(),
+    ))
 }
 
 /// The process's metrics recorder, installed on first use. [`init`] installs it before any

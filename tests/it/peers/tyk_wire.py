@@ -10,7 +10,7 @@ import sys
 
 import grpc
 
-from protowire import field, map_entries
+from protowire import decode, field, map_entries
 
 # Field numbers, from the coprocess wire contract.
 OBJECT_HOOK_TYPE, OBJECT_HOOK_NAME, OBJECT_REQUEST, OBJECT_SPEC = 1, 2, 3, 6
@@ -18,36 +18,6 @@ REQUEST_HEADERS, REQUEST_SET_HEADERS, REQUEST_URL, REQUEST_ADD_PARAMS = 1, 2, 5,
 REQUEST_RETURN_OVERRIDES, REQUEST_METHOD = 10, 11
 OVERRIDES_RESPONSE_CODE, OVERRIDES_RESPONSE_ERROR = 1, 2
 HOOK_PRE, HOOK_CUSTOM_KEY_CHECK = 1, 4
-
-
-def decode(data: bytes) -> dict:
-    """Field number -> list of values (ints for varints, bytes for length-delimited)."""
-    fields, offset = {}, 0
-
-    def read_varint():
-        nonlocal offset
-        value, shift = 0, 0
-        while True:
-            byte = data[offset]
-            offset += 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                return value
-
-    while offset < len(data):
-        key = read_varint()
-        number, wire_type = key >> 3, key & 7
-        if wire_type == 0:
-            value = read_varint()
-        elif wire_type == 2:
-            length = read_varint()
-            value = data[offset : offset + length]
-            offset += length
-        else:
-            raise ValueError(f"unexpected wire type {wire_type} for field {number}")
-        fields.setdefault(number, []).append(value)
-    return fields
 
 
 def decode_map(values) -> dict:

@@ -1,6 +1,7 @@
 //! The layer around every call, whatever its service: the deadline (the client's `grpc-timeout`,
 //! capped by the server's maximum), the limit of calls handled at once, a panic turned into
-//! `INTERNAL` for that call alone, a debug line per call, and the metrics of each method.
+//! `INTERNAL` for that call alone, a debug line per call, the metrics of each method, and, when
+//! traces are on, a server span per call whose parent is the client's W3C `traceparent`.
 //!
 //! Metrics, by `grpc_service` and `grpc_method`: `grpc_server_started_total`,
 //! `grpc_server_handled_total` (also by `grpc_code`), `grpc_server_handling_seconds` (from the
@@ -17,6 +18,7 @@ use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use http_body::Frame;
 use metrics::{Counter, Gauge, Histogram};
+use opentelemetry::propagation::Extractor;
 use tokio::sync::Semaphore;
 use tokio::time::Sleep;
 use tonic::body::Body;
@@ -24,6 +26,10 @@ use tonic::codegen::Bytes;
 use tonic::codegen::http::{HeaderMap, Request, Response};
 use tonic::{Code, Status};
 use tower::{Layer, Service};
+use tracing::{Instrument as _, Span};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use crate::telemetry;
 
 /// Services whose calls never wait for the concurrency limit: health checks must answer under
 /// load, and reflection is for people.
@@ -158,20 +164,39 @@ impl MethodMetrics {
 struct Call {
     metrics: Arc<MethodMetrics>,
     started: Instant,
+    /// The call's span, when traces are on; it ends with the call.
+    span: Option<Span>,
 }
 
 impl Call {
-    fn start(metrics: Arc<MethodMetrics>) -> Self {
+    fn start(metrics: Arc<MethodMetrics>, headers: &HeaderMap) -> Self {
         metrics.started.increment(1);
         metrics.in_flight.increment(1.0);
+        let span = telemetry::traces_on().then(|| server_span(&metrics, headers));
         Self {
             metrics,
             started: Instant::now(),
+            span,
         }
     }
 
     fn finish(self, code: Code) {
         let elapsed = self.started.elapsed();
+        if let Some(span) = &self.span {
+            span.record("rpc.grpc.status_code", i32::from(code));
+            // The codes that the semantic conventions count as the server's errors.
+            if matches!(
+                code,
+                Code::Unknown
+                    | Code::DeadlineExceeded
+                    | Code::Unimplemented
+                    | Code::Internal
+                    | Code::Unavailable
+                    | Code::DataLoss
+            ) {
+                span.record("otel.status_code", "error");
+            }
+        }
         self.metrics.in_flight.decrement(1.0);
         self.metrics.latency.record(elapsed);
         self.metrics.handled(code).increment(1);
@@ -182,6 +207,39 @@ impl Call {
             latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
             "call"
         );
+    }
+}
+
+/// The span of a call to `metrics`' method, a child of the `traceparent` in `headers` if any.
+fn server_span(metrics: &MethodMetrics, headers: &HeaderMap) -> Span {
+    let span = tracing::info_span!(
+        "call",
+        otel.name = %format_args!("{}/{}", metrics.service, metrics.method),
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        rpc.system = "grpc",
+        rpc.service = %metrics.service,
+        rpc.method = %metrics.method,
+        rpc.grpc.status_code = tracing::field::Empty,
+    );
+    let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.extract(&Headers(headers))
+    });
+    // Fails only if no subscriber keeps OpenTelemetry contexts, and then no span is exported.
+    let _ = span.set_parent(parent);
+    span
+}
+
+/// Request headers, as the propagator reads them.
+struct Headers<'a>(&'a HeaderMap);
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|name| name.as_str()).collect()
     }
 }
 
@@ -215,23 +273,25 @@ where
             let metrics = shared.method(path);
             let exempt = EXEMPT.contains(&metrics.service.as_str());
             let deadline = deadline(request.headers(), shared.max_call).map(|d| Instant::now() + d);
-            let call = Call::start(metrics);
+            let call = Call::start(metrics, request.headers());
+            let span = call.span.clone().unwrap_or_else(Span::none);
 
             let _permit = if exempt {
                 None
             } else {
                 Some(Arc::clone(&shared.permits).acquire_owned().await)
             };
-            let handled = AssertUnwindSafe(async {
+            let handler = async {
                 match deadline {
                     Some(deadline) => tokio::time::timeout_at(deadline.into(), inner.call(request))
                         .await
                         .ok(),
                     None => Some(inner.call(request).await),
                 }
-            })
-            .catch_unwind()
-            .await;
+            };
+            let handled = AssertUnwindSafe(handler.instrument(span))
+                .catch_unwind()
+                .await;
             match handled {
                 Ok(Some(Ok(response))) => Ok(CallBody::watch(response, call, deadline)),
                 Ok(Some(Err(err))) => {
