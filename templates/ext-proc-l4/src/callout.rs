@@ -192,6 +192,11 @@ impl<C: NetworkCallout> Respond<ProcessingRequest> for Exchange<C> {
                 return Some(Err(status));
             }
         };
+        let name = match direction {
+            Direction::Read => "read",
+            Direction::Write => "write",
+        };
+        metrics::counter!("network_ext_proc_messages_total", "direction" => name).increment(1);
         let response = self
             .callout
             .process(direction, data, &message, &mut self.state)

@@ -227,6 +227,15 @@ impl<C: Callout> Respond<ProcessingRequest> for Exchange<C> {
             let status = Status::invalid_argument("a ProcessingRequest without a phase");
             return Some(Err(status));
         };
+        let name = match &phase {
+            Phase::RequestHeaders(_) => "request_headers",
+            Phase::ResponseHeaders(_) => "response_headers",
+            Phase::RequestBody(_) => "request_body",
+            Phase::ResponseBody(_) => "response_body",
+            Phase::RequestTrailers(_) => "request_trailers",
+            Phase::ResponseTrailers(_) => "response_trailers",
+        };
+        metrics::counter!("ext_proc_messages_total", "phase" => name).increment(1);
         let response = self.callout.process(phase, &message, &mut self.state).await;
         // In observability mode Envoy expects no reply at all.
         (!message.observability_mode).then_some(Ok(response))

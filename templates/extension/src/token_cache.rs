@@ -33,12 +33,20 @@ impl<T: Clone> TokenCache<T> {
         }
     }
 
-    /// The cached value of `token`, if it has one and has not expired.
+    /// The cached value of `token`, if it has one and has not expired; counted in
+    /// `token_cache_hits_total` or `token_cache_misses_total`.
     pub fn get(&self, token: &str) -> Option<T> {
-        match self.lock().entries.get(token) {
+        let found = match self.lock().entries.get(token) {
             Some((value, exp)) if now() < *exp => Some(value.clone()),
             _ => None,
+        };
+        if self.capacity > 0 {
+            match found {
+                Some(_) => metrics::counter!("token_cache_hits_total").increment(1),
+                None => metrics::counter!("token_cache_misses_total").increment(1),
+            }
         }
+        found
     }
 
     /// Remember `value` for `token` until `exp` (seconds since the Unix epoch).

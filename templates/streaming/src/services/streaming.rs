@@ -71,12 +71,14 @@ impl Streaming {
     }
 }
 
-/// Counts a stream as active for as long as it lives.
+/// Counts a stream as active for as long as it lives, here and in the `streaming_open_streams`
+/// gauge.
 struct ActiveStream(Arc<AtomicUsize>);
 
 impl ActiveStream {
     fn start(active: &Arc<AtomicUsize>) -> Self {
         active.fetch_add(1, Ordering::Relaxed);
+        metrics::gauge!("streaming_open_streams").increment(1.0);
         Self(Arc::clone(active))
     }
 }
@@ -84,6 +86,7 @@ impl ActiveStream {
 impl Drop for ActiveStream {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
+        metrics::gauge!("streaming_open_streams").decrement(1.0);
     }
 }
 
