@@ -154,6 +154,12 @@ fn sigterm_drains_without_failing_a_call_in_flight() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));
+    let metrics = http::get(server.admin, "/metrics", &[]).text();
+    assert_eq!(
+        metric(&metrics, "streaming_open_streams"),
+        Some(1.0),
+        "{metrics}"
+    );
     let signalled = Instant::now();
     server.signal_term();
 
@@ -210,6 +216,12 @@ fn a_flood_at_the_receive_limit_stays_within_the_memory_limit() {
     );
     assert!(report.contains("authenticated: OK"), "{report}");
     assert!(report.contains("flood: 200 UNAUTHENTICATED"), "{report}");
+    let metrics = http::get(server.admin, "/metrics", &[]).text();
+    let misses = metric(&metrics, "token_cache_misses_total").unwrap_or_default();
+    assert!(
+        misses >= 1.0,
+        "the valid token was not looked up in the cache:\n{metrics}"
+    );
     let peak = server.peak_rss();
     assert!(
         peak < MEMORY_LIMIT,
