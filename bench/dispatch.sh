@@ -17,7 +17,7 @@ python3 bench/frame.py tyk-pre >"$runs_dir/pre.bin"
 
 serve bare-server 50061
 bare_pid=$server_pid
-serve plugin-server 50062
+serve plugin-server 50062 HMAC_KEYS="client-1=$(openssl rand -hex 32)"
 plugin_pid=$server_pid
 bare=(http://127.0.0.1:50061/bare.greeting.v1.GreetingService/SayHello "$runs_dir/empty.bin")
 plugin=(http://127.0.0.1:50062/coprocess.Dispatcher/Dispatch "$runs_dir/pre.bin")

@@ -13,11 +13,13 @@ generate() {
   (cd "$runs_dir/$2" && cargo build --release --quiet)
 }
 
-# serve BINARY PORT [ENV=VALUE...]: starts a server with INFO logs to a file; sets $server_pid.
+# serve BINARY PORT [ENV=VALUE...]: starts a server with INFO logs to a file, and its admin
+# listener (metrics) on PORT + 1000 unless ENV says otherwise; sets $server_pid.
 serve() {
   local binary=$1 port=$2
   shift 2
-  env RUST_LOG=info LISTEN_ADDR="127.0.0.1:$port" "$@" "$CARGO_TARGET_DIR/release/$binary" \
+  env RUST_LOG=info LISTEN_ADDR="127.0.0.1:$port" ADMIN_LISTEN_ADDR="127.0.0.1:$((port + 1000))" \
+    "$@" "$CARGO_TARGET_DIR/release/$binary" \
     2>"$runs_dir/$binary-$port.log" &
   server_pid=$!
   for _ in $(seq 100); do
