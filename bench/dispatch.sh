@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Dispatch throughput of the tyk kind (the Pre example hook, INFO logging on), next to a bare
+# Dispatch throughput of the tyk kind (the Pre example hook, at the default log level, with metrics on), next to a bare
 # tonic unary server (the basic kind's greeting v1) measured in the same run, with h2load. The
 # two servers take turns cell by cell over several rounds, and each figure is the median of its
 # rounds, since one run on two shared cores is noisy.
