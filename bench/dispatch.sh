@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Dispatch throughput of the tyk kind (the Pre example hook, at the default log level, with
-# metrics on), next to a bare tonic unary server (the basic kind's greeting v1) measured in the same run, with h2load. The
-# two servers take turns cell by cell over several rounds, and each figure is the median of its
-# rounds, since one run on two shared cores is noisy.
+# metrics on), next to a bare tonic unary server (the basic kind's greeting v1) measured in the
+# same run, with h2load. The two servers take turns cell by cell over several rounds, and each
+# figure is the median of its rounds, since one run on two shared cores is noisy.
 #   bench/dispatch.sh            (ROUNDS=3, REQUESTS=60000 per cell by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
