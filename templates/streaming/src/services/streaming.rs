@@ -10,7 +10,6 @@ use std::time::Duration;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::Value;
 use tokio::time::MissedTickBehavior;
-use tokio_stream::wrappers::IntervalStream;
 use tokio_stream::{Stream, StreamExt as _};
 use tonic::{Request, Response, Status};
 
@@ -111,16 +110,19 @@ impl StreamingService for Streaming {
         let mut ticks = tokio::time::interval(self.interval);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut sent = 0;
-        let stream = IntervalStream::new(ticks)
-            .take(self.messages as usize)
-            .map(move |_| {
-                // Owned by the stream: dropped, and uncounted, when the stream ends or is cancelled.
-                let _active = &active;
-                sent += 1;
-                Ok(StreamResponse {
-                    message: format!("Hello {user}, this is message {sent}"),
-                })
-            });
+        let stream = futures_util::stream::unfold(ticks, |mut ticks| async move {
+            ticks.tick().await;
+            Some(((), ticks))
+        })
+        .take(self.messages as usize)
+        .map(move |_| {
+            // Owned by the stream: dropped, and uncounted, when the stream ends or is cancelled.
+            let _active = &active;
+            sent += 1;
+            Ok(StreamResponse {
+                message: format!("Hello {user}, this is message {sent}"),
+            })
+        });
         Ok(Response::new(Box::pin(stream)))
     }
 }
