@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Dispatch throughput of the tyk kind (the Pre example hook, at the default log level, with
 # metrics on), next to a bare tonic unary server (the basic kind's greeting v1) measured in the
-# same run, with h2load. The two servers take turns cell by cell over several rounds, and each
-# figure is the median of its rounds, since one run on two shared cores is noisy.
+# same run, with h2load. The same plugin runs a second time with METRICS=false, to show the CPU
+# that the metrics of each call cost. The servers take turns cell by cell over several rounds,
+# and each figure is the median of its rounds, since one run on two shared cores is noisy.
 #   bench/dispatch.sh            (ROUNDS=3, REQUESTS=60000 per cell by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +20,11 @@ serve bare-server 50061
 bare_pid=$server_pid
 serve plugin-server 50062 HMAC_KEYS="client-1=$(openssl rand -hex 32)"
 plugin_pid=$server_pid
+serve plugin-server 50063 HMAC_KEYS="client-1=$(openssl rand -hex 32)" METRICS=false
+quiet_pid=$server_pid
 bare=(http://127.0.0.1:50061/bare.greeting.v1.GreetingService/SayHello "$runs_dir/empty.bin")
 plugin=(http://127.0.0.1:50062/coprocess.Dispatcher/Dispatch "$runs_dir/pre.bin")
+quiet=(http://127.0.0.1:50063/coprocess.Dispatcher/Dispatch "$runs_dir/pre.bin")
 
 # cell NAME PID URL BODY CONNECTIONS STREAMS: appends NAME's requests/s, and the CPU time its
 # server spent per request.
@@ -41,16 +45,18 @@ for round in $(seq "$rounds"); do
     read -r connections streams <<<"$cell"
     cell bare "$bare_pid" "${bare[@]}" "$connections" "$streams"
     cell plugin "$plugin_pid" "${plugin[@]}" "$connections" "$streams"
+    cell quiet "$quiet_pid" "${quiet[@]}" "$connections" "$streams"
   done
 done
 
 awk "$collect_rounds"'
   END {
     printf "%-34s %10s %10s %10s\n", "requests/s (median of rounds)", "1x1", "32x1", "32x10"
-    split("bare plugin", names, " ")
+    split("bare plugin quiet", names, " ")
     label["bare"] = "bare tonic unary (baseline)"
     label["plugin"] = "tyk Dispatch, Pre hook"
-    for (i = 1; i <= 2; i++) {
+    label["quiet"] = "tyk Dispatch, METRICS=false"
+    for (i = 1; i <= 3; i++) {
       printf "%-34s", label[names[i]]
       for (c = 1; c <= 3; c++) {
         cell = c == 1 ? "1x1" : (c == 2 ? "32x1" : "32x10")
@@ -61,6 +67,8 @@ awk "$collect_rounds"'
     }
     printf "tyk / bare at 32x10: %.2fx (goal >= 0.8x); every round: %s vs%s\n",
       m["plugin", "32x10"] / m["bare", "32x10"], values["plugin 32x10"], values["bare 32x10"]
-    printf "server CPU per request at 32x10 (median): bare %.1f us, tyk %.1f us\n",
-      median(values["bare cpu32x10"]), median(values["plugin cpu32x10"])
+    printf "server CPU per request at 32x10 (median): bare %.1f us, tyk %.1f us, tyk without metrics %.1f us\n",
+      median(values["bare cpu32x10"]), median(values["plugin cpu32x10"]), median(values["quiet cpu32x10"])
+    printf "CPU per request that metrics add at 32x10: %.2f us (median); every round, on vs off:%s vs%s\n",
+      median(values["plugin cpu32x10"]) - median(values["quiet cpu32x10"]), values["plugin cpu32x10"], values["quiet cpu32x10"]
   }' "$runs_dir/cells"

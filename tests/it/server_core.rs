@@ -1,13 +1,14 @@
-//! The server core that every kind shares, run for real: the metrics of known calls, a drain on
-//! SIGTERM that no in-flight call notices, a flood that stays within the Deployment's memory, and
-//! a call's span exported over OTLP under the client's trace.
+//! The server core that every kind shares, run for real: the metrics of known calls (and none when
+//! they are off), a drain on SIGTERM that no in-flight call notices (with a stream open, and under
+//! load), a flood that stays within the Deployment's memory, and a call's span exported over OTLP
+//! under the client's trace.
 
 use std::io::{BufRead as _, BufReader};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use grpc_scaffold::Kind;
 
@@ -132,6 +133,18 @@ every_kind! {
     ext_proc_l4: grpc_scaffold::Kind::ExtProcL4,
 }
 
+/// With `METRICS=false`, calls are served and `/metrics` answers 404.
+#[test]
+fn metrics_can_be_turned_off() {
+    let server = serve(Kind::Basic, &[("METRICS", "false")]);
+    let checked = health_check(&server, "");
+    assert!(checked.status.success(), "{checked:?}");
+    let metrics = http::get(server.admin, "/metrics", &[]);
+    assert_eq!(metrics.status, 404, "{}", metrics.text());
+    let (status, logs) = server.terminate(Duration::from_secs(10));
+    assert!(status.success(), "exit status {status}\n{logs}");
+}
+
 /// SIGTERM while a stream is open: the server reports NOT_SERVING at once, still takes new
 /// connections for the drain delay and refuses them after it, the stream ends whole, and the
 /// exit status is 0.
@@ -191,6 +204,67 @@ fn sigterm_drains_without_failing_a_call_in_flight() {
     );
     let (status, logs) = server.wait(Duration::from_secs(10));
     assert!(status.success(), "exit status {status}\n{logs}");
+}
+
+/// SIGTERM while a load generator keeps 16 connections busy with unary calls: calls still succeed
+/// during the drain delay, none that reached the server fails, new connections are refused after
+/// the delay, and the exit status is 0.
+#[test]
+fn sigterm_under_load_fails_no_call() {
+    let server = serve(
+        Kind::Basic,
+        &[("DRAIN_DELAY_SECS", "2"), ("SHUTDOWN_GRACE_SECS", "10")],
+    );
+    let method = format!(
+        "/{}.greeting.v1.GreetingService/SayHello",
+        name(Kind::Basic).replace('-', "_")
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/peers/load.py");
+    let mut load = Command::new(python_with(&["grpc"]))
+        .arg(script)
+        .args([&server.address.to_string(), &method, "16", "5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(load.stdout.take().unwrap());
+    let mut started = String::new();
+    stdout.read_line(&mut started).unwrap();
+    assert_eq!(started.trim(), "started");
+    std::thread::sleep(Duration::from_secs(1));
+    let signalled = SystemTime::now();
+    server.signal_term();
+
+    let (status, logs) = server.wait(Duration::from_secs(15));
+    let report: String = stdout.lines().map_while(Result::ok).collect::<Vec<_>>().join("\n");
+    let finished = load.wait_with_output().unwrap();
+    assert!(
+        finished.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&finished.stderr)
+    );
+    assert!(status.success(), "exit status {status}\n{logs}");
+    let outcome = |name: &str| -> (u64, f64) {
+        let line = report
+            .lines()
+            .find(|line| line.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no `{name}` line in:\n{report}"));
+        let fields: Vec<&str> = line.split(' ').collect();
+        (fields[1].parse().unwrap(), fields[2].parse().unwrap())
+    };
+    let (failed, _) = outcome("failed");
+    assert_eq!(failed, 0, "calls that reached the server failed:\n{report}\n{logs}");
+    let signalled = signalled.duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+    let (ok, last_ok) = outcome("ok");
+    assert!(
+        ok > 0 && last_ok > signalled + 1.5,
+        "calls stopped succeeding before the end of the drain delay:\n{report}"
+    );
+    let (refused, _) = outcome("refused");
+    assert!(
+        refused > 0,
+        "no new connection was refused after the drain delay:\n{report}"
+    );
 }
 
 /// 200 unauthenticated calls at the receive limit at once, on one connection, against the

@@ -1,7 +1,8 @@
 //! Logs, traces and metrics. Logs go through `tracing`: the level comes from `RUST_LOG`, the
 //! format from `--log-format`. Traces are off unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set; then
 //! each call's span (`server/calls.rs`) is exported over OTLP/gRPC, continuing the client's W3C
-//! `traceparent`. Metrics go to a Prometheus recorder, which the admin listener renders.
+//! `traceparent`. Metrics, unless turned off, go to a Prometheus recorder, which the admin listener
+//! renders.
 
 use std::io::IsTerminal as _;
 use std::sync::OnceLock;
@@ -56,12 +57,14 @@ impl Drop for Guard {
     }
 }
 
-/// Install the metrics recorder, and the global subscriber, writing to stderr from a background
+/// Install the metrics recorder (if `metrics`), and the global subscriber, writing to stderr from a background
 /// thread, in colour only on a terminal. `RUST_LOG` takes directives such as `info` or
 /// `my_crate=debug`. With `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans also go to that OTLP/gRPC
 /// collector, as service `OTEL_SERVICE_NAME` (by default the package's name).
-pub fn init(format: LogFormat) -> Guard {
-    metrics();
+pub fn init(format: LogFormat, metrics: bool) -> Guard {
+    if metrics {
+        self::metrics();
+    }
     let (writer, logs) = tracing_appender::non_blocking(std::io::stderr());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let fmt = tracing_subscriber::fmt::layer()

@@ -1,5 +1,5 @@
 //! The admin HTTP listener, plaintext on the pod network, for what probes and scrapers ask:
-//! `GET /metrics` in Prometheus' text format, `/livez` (200 while the process runs), and any
+//! `GET /metrics` in Prometheus' text format (404 when metrics are off), `/livez` (200 while the process runs), and any
 //! other path for readiness (200 while serving, 503 once draining).
 
 use std::convert::Infallible;
@@ -16,16 +16,21 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 
 /// Serve `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, ready: Arc<AtomicBool>, metrics: PrometheusHandle) {
+pub async fn serve(
+    listener: TcpListener,
+    ready: Arc<AtomicBool>,
+    metrics: Option<PrometheusHandle>,
+) {
     // Histograms keep their samples until upkeep folds them in; scrapes may be far apart.
-    let upkeep = metrics.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            every.tick().await;
-            upkeep.run_upkeep();
-        }
-    });
+    if let Some(upkeep) = metrics.clone() {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                upkeep.run_upkeep();
+            }
+        });
+    }
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -38,8 +43,8 @@ pub async fn serve(listener: TcpListener, ready: Arc<AtomicBool>, metrics: Prome
         let metrics = metrics.clone();
         tokio::spawn(async move {
             let answer = service_fn(move |request: hyper::Request<_>| {
-                let response = match request.uri().path() {
-                    "/metrics" => {
+                let response = match (request.uri().path(), &metrics) {
+                    ("/metrics", Some(metrics)) => {
                         let mut response = Response::new(metrics.render());
                         response.headers_mut().insert(
                             CONTENT_TYPE,
@@ -47,7 +52,12 @@ pub async fn serve(listener: TcpListener, ready: Arc<AtomicBool>, metrics: Prome
                         );
                         response
                     }
-                    "/livez" => Response::new("ok\n".to_owned()),
+                    ("/metrics", None) => {
+                        let mut response = Response::new("metrics are off\n".to_owned());
+                        *response.status_mut() = StatusCode::NOT_FOUND;
+                        response
+                    }
+                    ("/livez", _) => Response::new("ok\n".to_owned()),
                     _ if ready.load(Ordering::Acquire) => Response::new("SERVING\n".to_owned()),
                     _ => {
                         let mut response = Response::new("NOT_SERVING\n".to_owned());
