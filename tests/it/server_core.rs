@@ -145,7 +145,7 @@ fn metrics_can_be_turned_off() {
     assert!(status.success(), "exit status {status}\n{logs}");
 }
 
-/// SIGTERM while a stream is open: the server reports NOT_SERVING at once, still takes new
+/// SIGTERM while a stream is open: the server reports `NOT_SERVING` at once, still takes new
 /// connections for the drain delay and refuses them after it, the stream ends whole, and the
 /// exit status is 0.
 #[test]
@@ -236,7 +236,11 @@ fn sigterm_under_load_fails_no_call() {
     server.signal_term();
 
     let (status, logs) = server.wait(Duration::from_secs(15));
-    let report: String = stdout.lines().map_while(Result::ok).collect::<Vec<_>>().join("\n");
+    let report: String = stdout
+        .lines()
+        .map_while(Result::ok)
+        .collect::<Vec<_>>()
+        .join("\n");
     let finished = load.wait_with_output().unwrap();
     assert!(
         finished.status.success(),
@@ -253,7 +257,10 @@ fn sigterm_under_load_fails_no_call() {
         (fields[1].parse().unwrap(), fields[2].parse().unwrap())
     };
     let (failed, _) = outcome("failed");
-    assert_eq!(failed, 0, "calls that reached the server failed:\n{report}\n{logs}");
+    assert_eq!(
+        failed, 0,
+        "calls that reached the server failed:\n{report}\n{logs}"
+    );
     let signalled = signalled.duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
     let (ok, last_ok) = outcome("ok");
     assert!(
@@ -324,7 +331,7 @@ fn a_calls_span_is_exported_under_the_clients_trace() {
         .spawn()
         .unwrap();
     // Its lines, read on a thread of their own so that every wait below can be bounded.
-    let (lines, received) = mpsc::channel();
+    let (lines, arrivals) = mpsc::channel();
     let stdout = receiver.stdout.take().unwrap();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -333,7 +340,7 @@ fn a_calls_span_is_exported_under_the_clients_trace() {
             }
         }
     });
-    let first = received.recv_timeout(Duration::from_secs(30));
+    let first = arrivals.recv_timeout(Duration::from_secs(30));
     let port = first
         .as_deref()
         .ok()
@@ -364,7 +371,7 @@ fn a_calls_span_is_exported_under_the_clients_trace() {
     let mut spans = Vec::new();
     let found = loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let Ok(line) = received.recv_timeout(left) else {
+        let Ok(line) = arrivals.recv_timeout(left) else {
             break None;
         };
         let span: serde_json::Value = serde_json::from_str(&line).unwrap();
