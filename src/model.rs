@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::naming;
 use crate::options::Options;
-use crate::templates::Manifest;
+use crate::templates::{Limits, Manifest};
 
 /// Everything the templates of a project can see.
 #[derive(Debug, Clone, Serialize)]
@@ -33,6 +33,7 @@ pub struct Project {
     /// `client` -> `billing-plugin-client`.
     pub bins: BTreeMap<String, String>,
     pub port: u16,
+    pub limits: Limits,
     /// Dependency versions of the generated project, from `templates/versions.toml`.
     pub versions: BTreeMap<String, String>,
     /// The compiled protos; empty until the proto stage has run.
@@ -56,6 +57,7 @@ impl Project {
                 .map(|role| (role.clone(), format!("{}-{role}", options.name)))
                 .collect(),
             port: manifest.port,
+            limits: manifest.limits,
             versions,
             api: Api::default(),
             name: options.name.clone(),

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use include_dir::{include_dir, Dir, DirEntry};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::kind::Kind;
@@ -42,6 +42,9 @@ pub struct Manifest {
     pub summary: String,
     /// The port the server listens on by default.
     pub port: u16,
+    /// The defaults of the server's call limits.
+    #[serde(default)]
+    pub limits: Limits,
     /// Binaries besides the server, by role: `client` is `src/bin/client.rs`, built as
     /// `<name>-client`.
     #[serde(default)]
@@ -57,6 +60,26 @@ pub struct Manifest {
     /// for a kind whose protos come compiled in a crate.
     #[serde(default)]
     pub omit: Vec<String>,
+}
+
+/// The defaults of a kind's call limits (`[limits]` in its manifest), where its calls are not
+/// short unary ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// `MAX_CALL_SECS`: the longest a call may take, 0 for no maximum.
+    pub max_call_secs: u64,
+    /// `MAX_CONCURRENT_CALLS`: the calls handled at once.
+    pub max_concurrent_calls: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_call_secs: 30,
+            max_concurrent_calls: 32,
+        }
+    }
 }
 
 /// One file of the template tree.
