@@ -51,7 +51,7 @@ async fn tag_request(object: &mut Object, _: &Settings) -> Result<(), HookError>
 /// with 400 (malformed) or 401 (missing or wrong). Every request is checked: a signature is fresh
 /// each time, so there is nothing that the gateway could safely cache.
 async fn check_signature(object: &mut Object, settings: &Settings) -> Result<(), HookError> {
-    let Some(request) = object.request.as_deref() else {
+    let Some(request) = object.request.as_ref() else {
         return Err(HookError("the gateway sent no request".into()));
     };
     let verified = signature::verify(

@@ -176,7 +176,7 @@ impl ObjectExt for Object {
             .metadata
             .insert("token".to_owned(), key_id.to_owned());
         self.metadata.insert("token".to_owned(), key_id.to_owned());
-        self.session = Some(Box::new(session));
+        self.session = Some(session);
     }
 
     fn reject(&mut self, rejection: Rejection, message: &str) {
