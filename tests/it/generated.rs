@@ -924,7 +924,8 @@ mod envoy_live {
     }
 
     /// Dynamic metadata from the callout reaches Envoy's access log; `mode_override` skips the
-    /// response body of a GET; a timeout extension followed by a slow answer is not a 504.
+    /// response body of a GET; a namespaced JWT claim passes `jwt_auth`; a timeout extension
+    /// followed by a slow answer is not a 504.
     #[test]
     fn metadata_mode_override_and_timeout_extension_through_envoy() {
         let dir = project(Kind::ExtProc);
@@ -982,6 +983,65 @@ mod envoy_live {
         );
         drop(server);
 
+        // jwt_auth: a namespaced claim becomes a valid header name, not a 500.
+        let key = dir.join("jwt-test.key");
+        run(Command::new(tool("openssl"))
+            .args([
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+            ])
+            .arg(&key));
+        let public = dir.join("jwt-test.pub");
+        run(Command::new(tool("openssl"))
+            .args(["pkey", "-pubout", "-in"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&public));
+        let server = Server::start_at(
+            &binary("demo-ext-proc-server"),
+            "PLAINTEXT_LISTEN",
+            ports.ext_proc,
+            &[
+                ("TLS_LISTEN", "off"),
+                ("EXAMPLE", "jwt_auth"),
+                ("PUBLIC_KEY_FILE", public.to_str().unwrap()),
+            ],
+        );
+        let exp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 600;
+        let token = rs256_token(
+            &key,
+            &serde_json::json!({ "sub": "ada", "exp": exp, "https://x/roles": ["admin"] }),
+        );
+        let authorization = format!("Bearer {token}");
+        let response = envoy::request(
+            ports.ingress,
+            "GET",
+            "/claims",
+            &[("authorization", &authorization)],
+            b"",
+        )
+        .unwrap();
+        assert_eq!(response.status, 200, "{response:?}");
+        let seen = envoy::next(&received);
+        assert_eq!(
+            seen.header("decoded-https---x-roles"),
+            Some(r#"["admin"]"#),
+            "{seen:?}"
+        );
+        assert_eq!(seen.header("decoded-sub"), Some("ada"), "{seen:?}");
+        assert_eq!(seen.header("authorization"), None, "{seen:?}");
+        let refused = envoy::request(ports.ingress, "GET", "/claims", &[], b"").unwrap();
+        assert_eq!(refused.status, 401, "{refused:?}");
+        drop(server);
+
         // slow_lookup: it answers after Envoy's message_timeout, having asked for more time.
         let server = callout("demo-ext-proc-server", ports.ext_proc, "slow_lookup");
         let response = envoy::request(ports.ingress, "GET", "/slow", &[], b"").unwrap();
@@ -993,6 +1053,34 @@ mod envoy_live {
             &envoy.stats("http.ingress.ext_proc."),
             "http.ingress.ext_proc.",
         );
+    }
+
+    /// An RS256 JWT of `claims`, signed by openssl with the private key in `key`.
+    fn rs256_token(key: &Path, claims: &serde_json::Value) -> String {
+        use base64::Engine as _;
+        use std::io::Write as _;
+
+        let encode = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let input = format!(
+            "{}.{}",
+            encode(br#"{"alg":"RS256","typ":"JWT"}"#),
+            encode(claims.to_string().as_bytes())
+        );
+        let mut sign = Command::new(tool("openssl"))
+            .args(["dgst", "-sha256", "-sign"])
+            .arg(key)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        sign.stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let output = sign.wait_with_output().unwrap();
+        assert!(output.status.success(), "openssl dgst failed");
+        format!("{input}.{}", encode(&output.stdout))
     }
 
     #[test]
