@@ -78,7 +78,8 @@ impl Envoy {
     /// Start Envoy with `config` (written to `dir`), and wait until its admin says it is ready.
     pub fn start(dir: &Path, config: &str, admin: SocketAddr) -> Self {
         static STARTED: AtomicU32 = AtomicU32::new(0);
-        let path = dir.join("envoy.test.yaml");
+        // A file per Envoy: tests of one kind share its project directory.
+        let path = dir.join(format!("envoy.test-{}.yaml", admin.port()));
         std::fs::write(&path, config).unwrap();
         // A base id of its own, so that Envoys of concurrent tests share no memory.
         let base_id = std::process::id() % 10_000 * 10 + STARTED.fetch_add(1, Ordering::Relaxed);

@@ -765,14 +765,14 @@ mod envoy_live {
         Envoy::start(&dir, &envoy::with_ports(&yaml, ports), ports.admin)
     }
 
-    /// The generated server running `example`, plaintext on `address`, with TLS off.
+    /// The generated server running `example` (the user's callout if empty), plaintext on
+    /// `address`, with TLS off.
     fn callout(binary: &str, address: SocketAddr, example: &str) -> Server {
-        Server::start_at(
-            &super::binary(binary),
-            "PLAINTEXT_LISTEN",
-            address,
-            &[("EXAMPLE", example), ("TLS_LISTEN", "off")],
-        )
+        let mut envs = vec![("TLS_LISTEN", "off")];
+        if !example.is_empty() {
+            envs.push(("EXAMPLE", example));
+        }
+        Server::start_at(&super::binary(binary), "PLAINTEXT_LISTEN", address, &envs)
     }
 
     fn assert_no_failures(stats: &std::collections::BTreeMap<String, u64>, prefix: &str) {
@@ -789,6 +789,300 @@ mod envoy_live {
         }
     }
 
+    /// The body modes of the matrix, as Envoy spells them.
+    const BODY_MODES: [&str; 5] = [
+        "NONE",
+        "STREAMED",
+        "BUFFERED",
+        "BUFFERED_PARTIAL",
+        "FULL_DUPLEX_STREAMED",
+    ];
+
+    /// The generated ext-proc config, with one route per body mode and trailer mode, picked by
+    /// the `x-mode` header (`STREAMED-SEND`, ...), and the access log written to `log`.
+    fn matrix_config(yaml: &str, log: &Path) -> String {
+        let default_route =
+            "                      routes:\n                        - match: { prefix: \"/\" }\n";
+        assert!(
+            yaml.contains(default_route),
+            "the route of envoy.yaml moved"
+        );
+        let mut routes = String::from("                      routes:\n");
+        for body in BODY_MODES {
+            for trailers in ["SEND", "SKIP"] {
+                let _ = write!(
+                    routes,
+                    r#"                        - match:
+                            prefix: "/"
+                            headers: [{{ name: x-mode, string_match: {{ exact: "{body}-{trailers}" }} }}]
+                          route: {{ cluster: upstream }}
+                          typed_per_filter_config:
+                            envoy.filters.http.ext_proc:
+                              "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute
+                              overrides:
+                                processing_mode:
+                                  request_header_mode: SEND
+                                  response_header_mode: SEND
+                                  request_body_mode: {body}
+                                  response_body_mode: {body}
+                                  request_trailer_mode: {trailers}
+                                  response_trailer_mode: {trailers}
+"#
+                );
+            }
+        }
+        routes.push_str("                        - match: { prefix: \"/\" }\n");
+        yaml.replace(default_route, &routes)
+            .replace("path: /dev/stdout", &format!("path: {}", log.display()))
+    }
+
+    fn start_matrix_envoy(kind: Kind, ports: &Ports, log: &Path) -> Envoy {
+        let dir = project(kind);
+        let yaml = std::fs::read_to_string(dir.join("envoy/envoy.yaml")).unwrap();
+        let yaml = match kind {
+            Kind::ExtProc => matrix_config(&yaml, log),
+            _ => yaml.replace("path: /dev/stdout", &format!("path: {}", log.display())),
+        };
+        Envoy::start(&dir, &envoy::with_ports(&yaml, ports), ports.admin)
+    }
+
+    /// The lines Envoy's access log has so far, waiting up to a few seconds for `wanted`.
+    fn access_log(log: &Path, wanted: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            if text.contains(wanted) || Instant::now() > deadline {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The seed's basic callout, as a new project serves it and as `EXAMPLE=basic`, in every body
+    /// mode, with trailers sent and skipped, for bodies of 0 bytes, 1 byte and 1 MiB (which
+    /// Envoy sends in many chunks): what the upstream and the client get, and no failure in
+    /// Envoy's counters.
+    #[test]
+    fn every_body_mode_through_envoy() {
+        let dir = project(Kind::ExtProc);
+        run(&mut cargo(&dir, &["build", "--bins"]));
+        let (upstream, received) = envoy::http_upstream();
+        let ports = ports(upstream);
+        let log = dir.join("access.log");
+        let envoy = start_matrix_envoy(Kind::ExtProc, &ports, &log);
+        let big = vec![b'x'; 1 << 20];
+        let bodies: [&[u8]; 3] = [b"", b"1", &big];
+        for example in ["", "basic"] {
+            let server = callout("demo-ext-proc-server", ports.ext_proc, example);
+            for body_mode in BODY_MODES {
+                for trailers in ["SEND", "SKIP"] {
+                    let mode = format!("{body_mode}-{trailers}");
+                    for body in bodies {
+                        let cell = format!("{example:?} {mode} {} bytes", body.len());
+                        let headers = [("x-mode", mode.as_str()), ("foo", "bar")];
+                        let response =
+                            envoy::request(ports.ingress, "POST", "/orders", &headers, body)
+                                .unwrap();
+                        assert_eq!(response.status, 200, "{cell}: {response:?}");
+                        assert_eq!(
+                            response.header("hello"),
+                            Some("service-extensions"),
+                            "{cell}"
+                        );
+                        let seen = envoy::next(&received);
+                        assert_eq!(seen.start, "POST / HTTP/1.1", "{cell}");
+                        assert_eq!(
+                            seen.header("host"),
+                            Some("service-extensions.com"),
+                            "{cell}"
+                        );
+                        assert_eq!(seen.header("header-request"), Some("request"), "{cell}");
+                        assert_eq!(seen.header("foo"), None, "{cell}");
+                        if body_mode == "NONE" {
+                            assert_eq!(seen.body, body, "{cell}");
+                            assert_eq!(response.text(), "upstream body", "{cell}");
+                        } else {
+                            // An empty body has no body phase: there is nothing to replace.
+                            let expected: &[u8] = if body.is_empty() {
+                                b""
+                            } else {
+                                b"replaced-body"
+                            };
+                            assert_eq!(seen.body, expected, "{cell}: {:?}", seen.text());
+                            assert_eq!(response.text(), "", "{cell}");
+                        }
+                    }
+                }
+            }
+            let (status, logs) = server.terminate(Duration::from_secs(5));
+            assert!(status.success(), "exit status {status}\n{logs}");
+        }
+        assert_no_failures(
+            &envoy.stats("http.ingress.ext_proc."),
+            "http.ingress.ext_proc.",
+        );
+    }
+
+    /// Dynamic metadata from the callout reaches Envoy's access log; `mode_override` skips the
+    /// response body of a GET; a namespaced JWT claim passes `jwt_auth`; a timeout extension
+    /// followed by a slow answer is not a 504.
+    #[test]
+    fn metadata_mode_override_and_timeout_extension_through_envoy() {
+        let dir = project(Kind::ExtProc);
+        run(&mut cargo(&dir, &["build", "--bins"]));
+        let (upstream, received) = envoy::http_upstream();
+        let ports = ports(upstream);
+        let log = dir.join("access-metadata.log");
+        let envoy = start_matrix_envoy(Kind::ExtProc, &ports, &log);
+
+        let server = callout("demo-ext-proc-server", ports.ext_proc, "dynamic_forwarding");
+        let headers = [("x-select-endpoint", "10.1.2.3:8080")];
+        let response = envoy::request(ports.ingress, "GET", "/picked", &headers, b"").unwrap();
+        assert_eq!(response.status, 200, "{response:?}");
+        envoy::next(&received);
+        let lines = access_log(&log, "endpoint=10.1.2.3:8080");
+        assert!(
+            lines.lines().any(|line| line.starts_with("GET /picked 200")
+                && line.ends_with("endpoint=10.1.2.3:8080")),
+            "{lines}"
+        );
+        drop(server);
+
+        // skip_response_body: a GET's response body never reaches the callout, a POST's does.
+        let server = callout("demo-ext-proc-server", ports.ext_proc, "skip_response_body");
+        let response_bodies = || {
+            let metrics = envoy::get(server.admin, "/metrics", &[]).text();
+            metrics
+                .lines()
+                .find(|line| {
+                    line.starts_with("ext_proc_messages_total")
+                        && line.contains(r#"phase="response_body""#)
+                })
+                .and_then(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let headers = [("x-mode", "BUFFERED-SKIP")];
+        let got = envoy::request(ports.ingress, "GET", "/", &headers, b"").unwrap();
+        assert_eq!((got.status, got.text().as_str()), (200, "upstream body"));
+        envoy::next(&received);
+        assert_eq!(
+            response_bodies(),
+            0,
+            "a GET's response body reached the callout"
+        );
+        let posted = envoy::request(ports.ingress, "POST", "/", &headers, b"x").unwrap();
+        assert_eq!(
+            (posted.status, posted.text().as_str()),
+            (200, "upstream body")
+        );
+        envoy::next(&received);
+        assert_eq!(
+            response_bodies(),
+            1,
+            "a POST's response body skipped the callout"
+        );
+        drop(server);
+
+        // jwt_auth: a namespaced claim becomes a valid header name, not a 500.
+        let key = dir.join("jwt-test.key");
+        run(Command::new(tool("openssl"))
+            .args([
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+            ])
+            .arg(&key));
+        let public = dir.join("jwt-test.pub");
+        run(Command::new(tool("openssl"))
+            .args(["pkey", "-pubout", "-in"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&public));
+        let server = Server::start_at(
+            &binary("demo-ext-proc-server"),
+            "PLAINTEXT_LISTEN",
+            ports.ext_proc,
+            &[
+                ("TLS_LISTEN", "off"),
+                ("EXAMPLE", "jwt_auth"),
+                ("PUBLIC_KEY_FILE", public.to_str().unwrap()),
+            ],
+        );
+        let exp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 600;
+        let token = rs256_token(
+            &key,
+            &serde_json::json!({ "sub": "ada", "exp": exp, "https://x/roles": ["admin"] }),
+        );
+        let authorization = format!("Bearer {token}");
+        let response = envoy::request(
+            ports.ingress,
+            "GET",
+            "/claims",
+            &[("authorization", &authorization)],
+            b"",
+        )
+        .unwrap();
+        assert_eq!(response.status, 200, "{response:?}");
+        let seen = envoy::next(&received);
+        assert_eq!(
+            seen.header("decoded-https---x-roles"),
+            Some(r#"["admin"]"#),
+            "{seen:?}"
+        );
+        assert_eq!(seen.header("decoded-sub"), Some("ada"), "{seen:?}");
+        assert_eq!(seen.header("authorization"), None, "{seen:?}");
+        let refused = envoy::request(ports.ingress, "GET", "/claims", &[], b"").unwrap();
+        assert_eq!(refused.status, 401, "{refused:?}");
+        drop(server);
+
+        // slow_lookup: it answers after Envoy's message_timeout, having asked for more time.
+        let server = callout("demo-ext-proc-server", ports.ext_proc, "slow_lookup");
+        let response = envoy::request(ports.ingress, "GET", "/slow", &[], b"").unwrap();
+        assert_eq!(response.status, 200, "{response:?}");
+        assert_eq!(envoy::next(&received).header("x-looked-up"), Some("yes"));
+        drop(server);
+
+        assert_no_failures(
+            &envoy.stats("http.ingress.ext_proc."),
+            "http.ingress.ext_proc.",
+        );
+    }
+
+    /// An RS256 JWT of `claims`, signed by openssl with the private key in `key`.
+    fn rs256_token(key: &Path, claims: &serde_json::Value) -> String {
+        use base64::Engine as _;
+        use std::io::Write as _;
+
+        let encode = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let input = format!(
+            "{}.{}",
+            encode(br#"{"alg":"RS256","typ":"JWT"}"#),
+            encode(claims.to_string().as_bytes())
+        );
+        let mut sign = Command::new(tool("openssl"))
+            .args(["dgst", "-sha256", "-sign"])
+            .arg(key)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        sign.stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let output = sign.wait_with_output().unwrap();
+        assert!(output.status.success(), "openssl dgst failed");
+        format!("{input}.{}", encode(&output.stdout))
+    }
+
     #[test]
     fn http_examples_through_envoy() {
         let dir = project(Kind::ExtProc);
@@ -799,22 +1093,6 @@ mod envoy_live {
         let send = |headers: &[(&str, &str)], body: &[u8]| {
             envoy::request(ports.ingress, "POST", "/orders", headers, body).unwrap()
         };
-
-        // basic: a header added upstream, one added downstream, and both bodies replaced.
-        let server = callout("demo-ext-proc-server", ports.ext_proc, "basic");
-        let response = send(&[], b"original body");
-        assert_eq!(response.status, 200, "{response:?}");
-        assert_eq!(
-            response.header("hello"),
-            Some("service-extensions"),
-            "{response:?}"
-        );
-        assert_eq!(response.text(), "new-body");
-        let seen = envoy::next(&received);
-        assert_eq!(seen.header("header-request"), Some("request"), "{seen:?}");
-        assert_eq!(seen.text(), "replaced-body");
-        let (status, logs) = server.terminate(Duration::from_secs(5));
-        assert!(status.success(), "exit status {status}\n{logs}");
 
         // add_custom_response: a deny answered by Envoy with the callout's 403, and a mock.
         let server = callout(
@@ -911,14 +1189,15 @@ mod envoy_live {
     }
 
     #[test]
-    fn tcp_rewrite_through_envoy() {
+    fn tcp_rewrite_and_metadata_through_envoy() {
         use std::io::{Read as _, Write as _};
 
         let dir = project(Kind::ExtProcL4);
         run(&mut cargo(&dir, &["build", "--bins"]));
         let (upstream, received) = envoy::tcp_echo_upstream();
         let ports = ports(upstream);
-        let envoy = start_envoy(Kind::ExtProcL4, &ports);
+        let log = dir.join("access.log");
+        let envoy = start_matrix_envoy(Kind::ExtProcL4, &ports, &log);
         let _server = callout("demo-ext-proc-l4-server", ports.ext_proc, "rewrite");
 
         let mut client = std::net::TcpStream::connect(ports.ingress).unwrap();
@@ -936,6 +1215,13 @@ mod envoy_live {
         let mut rest = Vec::new();
         client.read_to_end(&mut rest).unwrap();
         assert!(rest.is_empty(), "{rest:?}");
+
+        // The callout's dynamic metadata reached Envoy, which logs it as the connection closes.
+        let lines = access_log(&log, "rewritten_bytes");
+        assert!(
+            lines.contains(r#"callout={"rewritten_bytes":16}"#),
+            "{lines}"
+        );
 
         let stats = envoy.stats("network_ext_proc.ingress.");
         assert_no_failures(&stats, "network_ext_proc.ingress.");

@@ -1,5 +1,6 @@
 //! `ext-proc-minimal ADDRESS`: an ext_proc server that adds `x-minimal: 1` to each request, and
-//! answers every other phase with CONTINUE. No logging, health or limits: the bare protocol.
+//! answers every other phase with CONTINUE (in FULL_DUPLEX_STREAMED, each body chunk sent back
+//! unchanged). No logging, health or limits: the bare protocol.
 
 use std::pin::Pin;
 
@@ -7,18 +8,39 @@ use envoy_types::pb::envoy::config::core::v3::{HeaderValue, HeaderValueOption};
 use envoy_types::pb::envoy::service::ext_proc::v3::external_processor_server::{
     ExternalProcessor, ExternalProcessorServer,
 };
+use envoy_types::pb::envoy::extensions::filters::http::ext_proc::v3::processing_mode::BodySendMode;
+use envoy_types::pb::envoy::service::ext_proc::v3::body_mutation::Mutation;
 use envoy_types::pb::envoy::service::ext_proc::v3::processing_request::Request as Phase;
 use envoy_types::pb::envoy::service::ext_proc::v3::processing_response::Response as Answer;
 use envoy_types::pb::envoy::service::ext_proc::v3::{
-    BodyResponse, CommonResponse, HeaderMutation, HeadersResponse, ProcessingRequest,
-    ProcessingResponse, TrailersResponse,
+    BodyMutation, BodyResponse, CommonResponse, HeaderMutation, HeadersResponse, HttpBody,
+    ProcessingRequest, ProcessingResponse, StreamedBodyResponse, TrailersResponse,
 };
 use tokio_stream::{Stream, StreamExt as _};
 use tonic::{Request, Response, Status, Streaming};
 
 struct Minimal;
 
-fn answer(request: ProcessingRequest) -> Result<ProcessingResponse, Status> {
+/// A body chunk's answer: CONTINUE, or in full duplex the chunk itself.
+fn body(body: HttpBody, full_duplex: bool) -> BodyResponse {
+    if !full_duplex {
+        return BodyResponse::default();
+    }
+    BodyResponse {
+        response: Some(CommonResponse {
+            body_mutation: Some(BodyMutation {
+                mutation: Some(Mutation::StreamedResponse(StreamedBodyResponse {
+                    body: body.body,
+                    end_of_stream: body.end_of_stream,
+                    ..StreamedBodyResponse::default()
+                })),
+            }),
+            ..CommonResponse::default()
+        }),
+    }
+}
+
+fn answer(request: ProcessingRequest, full_duplex: bool) -> Result<ProcessingResponse, Status> {
     let answer = match request.request {
         Some(Phase::RequestHeaders(_)) => Answer::RequestHeaders(HeadersResponse {
             response: Some(CommonResponse {
@@ -37,8 +59,8 @@ fn answer(request: ProcessingRequest) -> Result<ProcessingResponse, Status> {
             }),
         }),
         Some(Phase::ResponseHeaders(_)) => Answer::ResponseHeaders(HeadersResponse::default()),
-        Some(Phase::RequestBody(_)) => Answer::RequestBody(BodyResponse::default()),
-        Some(Phase::ResponseBody(_)) => Answer::ResponseBody(BodyResponse::default()),
+        Some(Phase::RequestBody(chunk)) => Answer::RequestBody(body(chunk, full_duplex)),
+        Some(Phase::ResponseBody(chunk)) => Answer::ResponseBody(body(chunk, full_duplex)),
         Some(Phase::RequestTrailers(_)) => Answer::RequestTrailers(TrailersResponse::default()),
         Some(Phase::ResponseTrailers(_)) => Answer::ResponseTrailers(TrailersResponse::default()),
         None => return Err(Status::invalid_argument("no phase")),
@@ -59,9 +81,15 @@ impl ExternalProcessor for Minimal {
         &self,
         request: Request<Streaming<ProcessingRequest>>,
     ) -> Result<Response<Replies>, Status> {
-        let replies = request
-            .into_inner()
-            .map(|message| message.and_then(answer));
+        // Both directions share one mode here, as the benchmark's configs do.
+        let mut full_duplex = false;
+        let replies = request.into_inner().map(move |message| {
+            let message = message?;
+            if let Some(config) = &message.protocol_config {
+                full_duplex = config.request_body_mode() == BodySendMode::FullDuplexStreamed;
+            }
+            answer(message, full_duplex)
+        });
         Ok(Response::new(Box::pin(replies)))
     }
 }

@@ -1,8 +1,10 @@
-//! The services this server hosts: the processor, running the example that `--example` picks.
+//! The services this server hosts: the processor, running your callout, or the example that
+//! `--example` picks.
 
-use crate::callout::{NetworkCallout, Processor};
+use crate::callout::MyCallout;
 use crate::config::Config;
 use crate::examples::{self, Example};
+use crate::processor::{NetworkCallout, Processor};
 use crate::server::{MessageLimits, Services};
 
 /// Build the services from `config`.
@@ -10,8 +12,9 @@ pub fn build(config: &Config) -> anyhow::Result<Services> {
     let mut services = Services::default();
     let limits = config.server.message_limits();
     match config.example {
-        Example::Basic => serve(&mut services, limits, examples::basic::Basic),
-        Example::Rewrite => serve(&mut services, limits, examples::rewrite::Rewrite),
+        None => serve(&mut services, limits, MyCallout),
+        Some(Example::Basic) => serve(&mut services, limits, examples::basic::Basic),
+        Some(Example::Rewrite) => serve(&mut services, limits, examples::rewrite::Rewrite),
     }
     Ok(services)
 }

@@ -15,9 +15,9 @@ pub struct Config {
     #[command(flatten)]
     pub server: ServerArgs,
 
-    /// The example callout to run
-    #[arg(long, env = "EXAMPLE", value_enum, default_value_t)]
-    pub example: Example,
+    /// An example callout to run instead of yours (`src/callout.rs`)
+    #[arg(long, env = "EXAMPLE", value_enum)]
+    pub example: Option<Example>,
 
     #[command(flatten)]
     pub jwt: JwtArgs,

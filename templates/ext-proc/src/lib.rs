@@ -1,11 +1,14 @@
-//! The library behind the callout server: configuration, the callout trait and the
-//! `ExternalProcessor` service that drives it, the helpers that build replies, and the examples.
+//! The library behind the callout server: your callout (`callout`), the trait and the
+//! `ExternalProcessor` service that drives it (`processor`), the replies and the helpers that
+//! build them, the configuration, and the examples.
 
 pub mod auth;
 pub mod callout;
 pub mod config;
 pub mod examples;
+pub mod processor;
 pub mod replies;
+pub mod reply;
 pub mod server;
 pub mod services;
 pub mod telemetry;

@@ -1,9 +1,10 @@
-//! The services this server hosts: the processor, running the example that `--example` picks.
+//! The services this server hosts: the processor, running your callout, or the example that
+//! `--example` picks.
 
 use anyhow::Context as _;
 use jsonwebtoken::DecodingKey;
 
-use crate::callout::{Callout, Processor};
+use crate::callout::MyCallout;
 use crate::config::{Config, JwtArgs};
 use crate::examples::Example;
 use crate::examples::add_body::AddBody;
@@ -16,14 +17,21 @@ use crate::examples::normalize_header::NormalizeHeader;
 use crate::examples::observability::Observability;
 use crate::examples::redirect::Redirect;
 use crate::examples::set_cookie::SetCookie;
+use crate::examples::skip_response_body::SkipResponseBody;
+use crate::examples::slow_lookup::SlowLookup;
 use crate::examples::update_header::UpdateHeader;
+use crate::processor::{Callout, Processor};
 use crate::server::{MessageLimits, Services};
 
 /// Build the services from `config`; a bad setting fails here, at startup, not on a request.
 pub fn build(config: &Config) -> anyhow::Result<Services> {
     let mut services = Services::default();
     let limits = config.server.message_limits();
-    match config.example {
+    let Some(example) = config.example else {
+        serve(&mut services, limits, MyCallout);
+        return Ok(services);
+    };
+    match example {
         Example::Basic => serve(&mut services, limits, Basic),
         Example::AddHeader => serve(&mut services, limits, AddHeader),
         Example::UpdateHeader => serve(&mut services, limits, UpdateHeader),
@@ -42,6 +50,8 @@ pub fn build(config: &Config) -> anyhow::Result<Services> {
             );
         }
         Example::Observability => serve(&mut services, limits, Observability::default()),
+        Example::SkipResponseBody => serve(&mut services, limits, SkipResponseBody),
+        Example::SlowLookup => serve(&mut services, limits, SlowLookup),
     }
     Ok(services)
 }

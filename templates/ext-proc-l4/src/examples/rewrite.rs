@@ -1,18 +1,26 @@
 //! Rewrite bytes both ways: what the client sends reaches the upstream in upper case, and what
 //! the upstream answers reaches the client in lower case. A client line `quit` closes the
-//! connection.
+//! connection. The bytes rewritten so far, client to upstream, go to Envoy as dynamic metadata
+//! (`callout.rewritten_bytes`), for its access log.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use envoy_types::pb::envoy::service::network_ext_proc::v3::Data;
+use envoy_types::pb::google::protobuf::Value;
+use envoy_types::pb::google::protobuf::value::Kind;
 
-use crate::callout::{NetworkCallout, Outcome};
+use crate::processor::{NetworkCallout, Outcome};
+
+/// The dynamic-metadata namespace this example writes.
+pub const NAMESPACE: &str = "callout";
 
 #[derive(Debug, Default)]
 pub struct Rewrite;
 
 impl NetworkCallout for Rewrite {
-    type State = ();
+    type State = AtomicU64;
 
-    async fn on_read_data(&self, data: &Data, _state: &mut ()) -> Outcome {
+    async fn on_read_data(&self, data: &Data, rewritten: &AtomicU64) -> Outcome {
         if data
             .data
             .split(|&byte| byte == b'\n')
@@ -20,10 +28,19 @@ impl NetworkCallout for Rewrite {
         {
             return Outcome::pass().close();
         }
-        Outcome::replace(data.data.to_ascii_uppercase())
+        let bytes = data.data.len() as u64;
+        let total = rewritten.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        let total = Value {
+            kind: Some(Kind::NumberValue(total as f64)),
+        };
+        Outcome::replace(data.data.to_ascii_uppercase()).metadata(
+            NAMESPACE,
+            "rewritten_bytes",
+            total,
+        )
     }
 
-    async fn on_write_data(&self, data: &Data, _state: &mut ()) -> Outcome {
+    async fn on_write_data(&self, data: &Data, _rewritten: &AtomicU64) -> Outcome {
         Outcome::replace(data.data.to_ascii_lowercase())
     }
 }

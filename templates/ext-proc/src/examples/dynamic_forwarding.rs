@@ -3,10 +3,11 @@
 
 use std::net::SocketAddr;
 
-use envoy_types::pb::envoy::service::ext_proc::v3::{HttpHeaders, ProcessingResponse};
+use envoy_types::pb::envoy::service::ext_proc::v3::HttpHeaders;
 
-use crate::callout::{Callout, Reply};
-use crate::tools::{Immediate, dynamic_forwarding_metadata, header_str};
+use crate::processor::{Callout, Context};
+use crate::reply::HeadersReply;
+use crate::tools::{DYNAMIC_FORWARDING_NAMESPACE, Immediate, header_str, string};
 
 /// The request header that names the endpoint.
 pub const HEADER: &str = "x-select-endpoint";
@@ -17,21 +18,25 @@ pub struct DynamicForwarding;
 impl Callout for DynamicForwarding {
     type State = ();
 
-    async fn on_request_headers(&self, headers: &HttpHeaders, _state: &mut ()) -> Reply {
+    async fn on_request_headers(
+        &self,
+        headers: &HttpHeaders,
+        _cx: &mut Context<()>,
+    ) -> HeadersReply {
         let Some(value) = header_str(headers, HEADER) else {
-            return Reply::Continue;
+            return HeadersReply::new();
         };
         match value.trim().parse::<SocketAddr>() {
-            Ok(endpoint) => ProcessingResponse {
-                dynamic_metadata: Some(dynamic_forwarding_metadata(endpoint)),
-                ..ProcessingResponse::default()
-            }
-            .into(),
+            Ok(endpoint) => HeadersReply::new().metadata(
+                DYNAMIC_FORWARDING_NAMESPACE,
+                "primary",
+                string(endpoint.to_string()),
+            ),
             Err(_) => Immediate::status(400)
                 .header("content-type", "text/plain")
                 .body(format!("{HEADER} must be ip:port, not `{value}`\n"))
                 .details("bad endpoint header")
-                .into_reply(),
+                .into(),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Example callouts, one per module, each a starting point to copy. `--example` (or `EXAMPLE`)
-//! picks the one the server runs.
+//! picks one to run instead of your own callout in `src/callout.rs`.
 
 pub mod add_body;
 pub mod add_custom_response;
@@ -11,14 +11,16 @@ pub mod normalize_header;
 pub mod observability;
 pub mod redirect;
 pub mod set_cookie;
+pub mod skip_response_body;
+pub mod slow_lookup;
 pub mod update_header;
 
 /// The example callouts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 #[value(rename_all = "snake_case")]
 pub enum Example {
-    /// Add a header to the request and one to the response, and replace both bodies
-    #[default]
+    /// The seed's basic callout, which `src/callout.rs` starts as: headers changed both ways,
+    /// the request body replaced and the response body cleared
     Basic,
     /// Add a header to the request and one to the response
     AddHeader,
@@ -40,4 +42,8 @@ pub enum Example {
     JwtAuth,
     /// Count the phases Envoy reports in observability mode, answering none
     Observability,
+    /// Skip the response body of GET and HEAD requests, through `mode_override`
+    SkipResponseBody,
+    /// Ask Envoy for more time, then answer after a slow lookup
+    SlowLookup,
 }

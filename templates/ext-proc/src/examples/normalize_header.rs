@@ -3,8 +3,9 @@
 
 use envoy_types::pb::envoy::service::ext_proc::v3::HttpHeaders;
 
-use crate::callout::{Callout, Reply};
-use crate::tools::{Changes, header_str};
+use crate::processor::{Callout, Context};
+use crate::reply::HeadersReply;
+use crate::tools::header_str;
 
 #[derive(Debug, Default)]
 pub struct NormalizeHeader;
@@ -24,14 +25,17 @@ pub fn device_type(host: &str) -> &'static str {
 impl Callout for NormalizeHeader {
     type State = ();
 
-    async fn on_request_headers(&self, headers: &HttpHeaders, _state: &mut ()) -> Reply {
+    async fn on_request_headers(
+        &self,
+        headers: &HttpHeaders,
+        _cx: &mut Context<()>,
+    ) -> HeadersReply {
         let Some(host) = header_str(headers, ":authority") else {
-            return Reply::Continue;
+            return HeadersReply::new();
         };
         // A client must not choose its own device type.
-        Changes::new()
+        HeadersReply::new()
             .set_header("client-device-type", device_type(host))
             .clear_route_cache()
-            .into_reply()
     }
 }

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use envoy_types::pb::envoy::service::ext_proc::v3::ProcessingRequest;
 use envoy_types::pb::envoy::service::ext_proc::v3::processing_request::Request as Phase;
-use envoy_types::pb::envoy::service::ext_proc::v3::{ProcessingRequest, ProcessingResponse};
 use tracing::debug;
 
-use crate::callout::{Callout, Reply, answer};
+use crate::processor::{Callout, Context};
 
 /// Clones share their counts, so that one clone can serve while another reads.
 #[derive(Debug, Clone, Default)]
@@ -35,18 +35,11 @@ impl Observability {
 impl Callout for Observability {
     type State = ();
 
-    async fn process(
-        &self,
-        phase: Phase,
-        _message: &ProcessingRequest,
-        _state: &mut (),
-    ) -> ProcessingResponse {
-        if matches!(phase, Phase::RequestHeaders(_)) {
+    fn observe(&self, message: &ProcessingRequest, _cx: &mut Context<()>) {
+        if matches!(message.request, Some(Phase::RequestHeaders(_))) {
             self.counts.requests.fetch_add(1, Ordering::Relaxed);
         }
         let phases = self.counts.phases.fetch_add(1, Ordering::Relaxed) + 1;
         debug!(phases, "observed a phase");
-        // Used only if Envoy is not in observability mode after all.
-        answer(&phase, Reply::Continue)
     }
 }

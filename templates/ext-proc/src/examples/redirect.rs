@@ -2,7 +2,8 @@
 
 use envoy_types::pb::envoy::service::ext_proc::v3::HttpHeaders;
 
-use crate::callout::{Callout, Reply};
+use crate::processor::{Callout, Context};
+use crate::reply::HeadersReply;
 use crate::tools::redirect;
 
 /// Where requests are sent.
@@ -14,7 +15,11 @@ pub struct Redirect;
 impl Callout for Redirect {
     type State = ();
 
-    async fn on_request_headers(&self, _headers: &HttpHeaders, _state: &mut ()) -> Reply {
-        redirect(LOCATION, true).into_reply()
+    async fn on_request_headers(
+        &self,
+        _headers: &HttpHeaders,
+        _cx: &mut Context<()>,
+    ) -> HeadersReply {
+        redirect(LOCATION, true).into()
     }
 }

@@ -3,8 +3,9 @@
 
 use envoy_types::pb::envoy::service::ext_proc::v3::HttpHeaders;
 
-use crate::callout::{Callout, Reply};
-use crate::tools::{Changes, header_str};
+use crate::processor::{Callout, Context};
+use crate::reply::HeadersReply;
+use crate::tools::header_str;
 
 /// The cookie's name.
 pub const COOKIE: &str = "session-seen";
@@ -21,8 +22,12 @@ pub struct Seen {
 impl Callout for SetCookie {
     type State = Seen;
 
-    async fn on_request_headers(&self, headers: &HttpHeaders, state: &mut Seen) -> Reply {
-        state.has_cookie = header_str(headers, "cookie").is_some_and(|cookies| {
+    async fn on_request_headers(
+        &self,
+        headers: &HttpHeaders,
+        cx: &mut Context<Seen>,
+    ) -> HeadersReply {
+        cx.state.has_cookie = header_str(headers, "cookie").is_some_and(|cookies| {
             cookies.split(';').any(|cookie| {
                 cookie
                     .trim()
@@ -30,19 +35,21 @@ impl Callout for SetCookie {
                     .is_some_and(|(name, _)| name == COOKIE)
             })
         });
-        Reply::Continue
+        HeadersReply::new()
     }
 
-    async fn on_response_headers(&self, _headers: &HttpHeaders, state: &mut Seen) -> Reply {
-        if state.has_cookie {
-            return Reply::Continue;
+    async fn on_response_headers(
+        &self,
+        _headers: &HttpHeaders,
+        cx: &mut Context<Seen>,
+    ) -> HeadersReply {
+        if cx.state.has_cookie {
+            return HeadersReply::new();
         }
         // Appended, so that the upstream's own cookies stay.
-        Changes::new()
-            .add_header(
-                "set-cookie",
-                format!("{COOKIE}=1; Max-Age=3600; Path=/; HttpOnly; SameSite=Lax"),
-            )
-            .into_reply()
+        HeadersReply::new().add_header(
+            "set-cookie",
+            format!("{COOKIE}=1; Max-Age=3600; Path=/; HttpOnly; SameSite=Lax"),
+        )
     }
 }

@@ -2,8 +2,8 @@
 
 use envoy_types::pb::envoy::service::ext_proc::v3::HttpHeaders;
 
-use crate::callout::{Callout, Reply};
-use crate::tools::Changes;
+use crate::processor::{Callout, Context};
+use crate::reply::HeadersReply;
 
 #[derive(Debug, Default)]
 pub struct UpdateHeader;
@@ -11,16 +11,21 @@ pub struct UpdateHeader;
 impl Callout for UpdateHeader {
     type State = ();
 
-    async fn on_request_headers(&self, _headers: &HttpHeaders, _state: &mut ()) -> Reply {
-        Changes::new()
+    async fn on_request_headers(
+        &self,
+        _headers: &HttpHeaders,
+        _cx: &mut Context<()>,
+    ) -> HeadersReply {
+        HeadersReply::new()
             .set_header("header-request", "request-new-value")
             .clear_route_cache()
-            .into_reply()
     }
 
-    async fn on_response_headers(&self, _headers: &HttpHeaders, _state: &mut ()) -> Reply {
-        Changes::new()
-            .set_header("header-response", "response-new-value")
-            .into_reply()
+    async fn on_response_headers(
+        &self,
+        _headers: &HttpHeaders,
+        _cx: &mut Context<()>,
+    ) -> HeadersReply {
+        HeadersReply::new().set_header("header-response", "response-new-value")
     }
 }
