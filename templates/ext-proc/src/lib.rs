@@ -5,6 +5,7 @@ pub mod auth;
 pub mod callout;
 pub mod config;
 pub mod examples;
+pub mod keys;
 pub mod replies;
 pub mod server;
 pub mod services;

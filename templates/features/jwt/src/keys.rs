@@ -46,15 +46,15 @@ impl KeySet {
             .or(self.default.as_ref())
             .ok_or(TokenError::UnknownKey)
     }
+}
 
-    /// How many keys there are.
-    pub fn len(&self) -> usize {
-        self.named.len() + usize::from(self.default.is_some())
-    }
-
-    /// Whether there is no key at all.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+impl From<DecodingKey> for KeySet {
+    /// One key, the default: it checks every token, whatever its `kid`.
+    fn from(key: DecodingKey) -> Self {
+        Self {
+            named: HashMap::new(),
+            default: Some(key),
+        }
     }
 }
 
