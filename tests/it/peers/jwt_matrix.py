@@ -106,6 +106,14 @@ def extension_tokens(keys: Path) -> dict:
     }
 
 
+def report(case: str, call) -> None:
+    """Print `case`'s line: `OK` and what `call` returns, or the status it fails with."""
+    try:
+        print(f"{case}\tOK\t{call()}")
+    except grpc.RpcError as error:
+        print(f"{case}\t{error.code().name}\t{error.details()}")
+
+
 def run_extension(address: str, keys: Path, cases: list) -> None:
     tokens = extension_tokens(keys)
     with grpc.insecure_channel(address) as channel:
@@ -118,11 +126,7 @@ def run_extension(address: str, keys: Path, cases: list) -> None:
             # protos.ExtensionRequest: data 1, indicators 2, action 3, config_json 4, token 5.
             action = LONG if case == "oversized action" else "process"
             request = field(1, '{"id": 1}') + field(3, action) + field(4, "{}") + field(5, tokens[case])
-            try:
-                call(request, timeout=10)
-                print(f"{case}\tOK\t")
-            except grpc.RpcError as error:
-                print(f"{case}\t{error.code().name}\t{error.details()}")
+            report(case, lambda: call(request, timeout=10).hex())
 
 
 def streaming_tokens(keys: Path) -> dict:
@@ -171,11 +175,7 @@ def run_streaming(address: str, keys: Path, cases: list) -> None:
             user = {"another user": "Bob", "oversized user_id": LONG}.get(case, "Alice")
             token = tokens[case]
             metadata = None if token is None else [("authorization", token)]
-            try:
-                messages = list(stream(user, metadata=metadata, timeout=10))
-                print(f"{case}\tOK\t{messages[0]}")
-            except grpc.RpcError as error:
-                print(f"{case}\t{error.code().name}\t{error.details()}")
+            report(case, lambda: next(iter(stream(user, metadata=metadata, timeout=10))))
 
 
 def main() -> int:
