@@ -1,7 +1,10 @@
 """Write a gRPC-framed request body for h2load: a 5-byte prefix (not compressed, big-endian
 length) and a protobuf message encoded by hand from the wire contracts' field numbers.
 
-usage: frame.py empty | tyk-pre | extension TOKEN
+usage: frame.py empty | tyk-pre | extension TOKEN | extension-tokens FILE
+
+`extension-tokens` writes one framed ExtensionData request for each token of FILE (one a line),
+one after another, for bench/grpc-load to cycle through.
 """
 
 import struct
@@ -40,10 +43,18 @@ def extension(token: str) -> bytes:
     )
 
 
+def frame(message: bytes) -> bytes:
+    return struct.pack(">BI", 0, len(message)) + message
+
+
 def main() -> None:
     kind = sys.argv[1]
+    if kind == "extension-tokens":
+        tokens = Path(sys.argv[2]).read_text().split()
+        sys.stdout.buffer.write(b"".join(frame(extension(token)) for token in tokens))
+        return
     message = {"empty": lambda: b"", "tyk-pre": tyk_pre, "extension": lambda: extension(sys.argv[2])}[kind]()
-    sys.stdout.buffer.write(struct.pack(">BI", 0, len(message)) + message)
+    sys.stdout.buffer.write(frame(message))
 
 
 if __name__ == "__main__":

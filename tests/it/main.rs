@@ -1,12 +1,13 @@
 //! grpc-scaffold's integration tests, in one binary: the CLI's behaviour, one whole-tree
-//! snapshot per kind, and the generated projects built, linted and run for real, the plugins behind
-//! a real Envoy and a real Tyk Gateway.
+//! snapshot per kind, and the generated projects built, linted and run for real, the JWT kinds
+//! against a Python client's token matrix, the plugins behind a real Envoy and a real Tyk Gateway.
 
 mod cli;
 mod envoy;
 mod errors;
 mod generated;
 mod http;
+mod jwt;
 mod server_core;
 mod snapshots;
 mod support;

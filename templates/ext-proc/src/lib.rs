@@ -6,6 +6,7 @@ pub mod auth;
 pub mod callout;
 pub mod config;
 pub mod examples;
+pub mod keys;
 pub mod processor;
 pub mod replies;
 pub mod reply;

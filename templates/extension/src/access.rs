@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::auth::{Claims, numeric_date};
+use crate::auth::{Claims, excerpt, numeric_date};
 
 /// The scope every caller needs.
 pub const REQUIRED_SCOPE: &str = "client_super";
@@ -30,7 +30,7 @@ pub enum Denied {
     NoClientId,
     /// `client_id` is not in `CLIENT_IDS`.
     Client(i64),
-    /// `type` is not `access`.
+    /// `type` is not `access`; the type as [`excerpt`] shows it.
     NotAccess(String),
     /// `scopes` lacks [`REQUIRED_SCOPE`].
     Scope,
@@ -70,7 +70,7 @@ impl AccessPolicy {
         // Not an access token at all comes first: it is an authentication failure.
         match claims.get("type").and_then(Value::as_str) {
             Some("access") => {}
-            other => return Err(Denied::NotAccess(other.unwrap_or_default().to_owned())),
+            other => return Err(Denied::NotAccess(excerpt(other.unwrap_or_default()))),
         }
         let client_id = match claims.get("client_id") {
             Some(Value::Number(id)) => id.as_i64(),

@@ -1,89 +1,91 @@
 //! A bounded cache of verified tokens. Platforms send the same token with many calls, and RS256
 //! verification costs CPU on each, so a hit skips it; an entry is never used at or past its
-//! token's `exp`.
+//! token's `exp`. [moka](https://crates.io/crates/moka) keeps it fast under many distinct
+//! tokens: lookups take no global lock, and a full cache evicts in constant time.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use moka::sync::Cache;
 
 use crate::auth::now;
 
-/// Verified tokens and what they were verified to; when full, expired entries go first, then
-/// the oldest.
+/// Verified tokens and what they were verified to, each until its `exp`.
 #[derive(Debug)]
-pub struct TokenCache<T> {
-    capacity: usize,
-    inner: Mutex<CacheInner<T>>,
+pub struct TokenCache<T: Send + Sync + 'static> {
+    /// `None` when caching is off.
+    entries: Option<Cache<String, Entry<T>>>,
 }
 
 #[derive(Debug)]
-struct CacheInner<T> {
-    entries: HashMap<String, (T, u64)>,
-    order: VecDeque<String>,
+struct Entry<T> {
+    value: Arc<T>,
+    /// Seconds since the Unix epoch.
+    exp: u64,
 }
 
-impl<T: Clone> TokenCache<T> {
-    /// A cache of at most `capacity` tokens; 0 turns caching off.
-    pub fn new(capacity: usize) -> Self {
+impl<T> Clone for Entry<T> {
+    fn clone(&self) -> Self {
         Self {
-            capacity,
-            inner: Mutex::new(CacheInner {
-                entries: HashMap::new(),
-                order: VecDeque::new(),
-            }),
+            value: Arc::clone(&self.value),
+            exp: self.exp,
         }
+    }
+}
+
+/// Entries expire at their token's `exp`.
+struct UntilExp;
+
+impl<T> Expiry<String, Entry<T>> for UntilExp {
+    fn expire_after_create(&self, _: &String, entry: &Entry<T>, _: Instant) -> Option<Duration> {
+        Some(Duration::from_secs(entry.exp.saturating_sub(now())))
+    }
+}
+
+impl<T: Send + Sync + 'static> TokenCache<T> {
+    /// A cache of at most `capacity` tokens; 0 turns caching off.
+    pub fn new(capacity: u64) -> Self {
+        let entries = (capacity > 0).then(|| {
+            Cache::builder()
+                .max_capacity(capacity)
+                .expire_after(UntilExp)
+                .build()
+        });
+        Self { entries }
     }
 
     /// The cached value of `token`, if it has one and has not expired; counted in
     /// `token_cache_hits_total` or `token_cache_misses_total`.
-    pub fn get(&self, token: &str) -> Option<T> {
-        let found = match self.lock().entries.get(token) {
-            Some((value, exp)) if now() < *exp => Some(value.clone()),
-            _ => None,
-        };
-        if self.capacity > 0 {
-            match found {
-                Some(_) => metrics::counter!("token_cache_hits_total").increment(1),
-                None => metrics::counter!("token_cache_misses_total").increment(1),
-            }
+    pub fn get(&self, token: &str) -> Option<Arc<T>> {
+        let entries = self.entries.as_ref()?;
+        // Expiry runs on moka's clock, in whole seconds here: check `exp` itself too.
+        let found = entries
+            .get(token)
+            .filter(|entry| now() < entry.exp)
+            .map(|entry| entry.value);
+        match found {
+            Some(_) => metrics::counter!("token_cache_hits_total").increment(1),
+            None => metrics::counter!("token_cache_misses_total").increment(1),
         }
         found
     }
 
     /// Remember `value` for `token` until `exp` (seconds since the Unix epoch).
-    pub fn insert(&self, token: &str, value: T, exp: u64) {
-        if self.capacity == 0 || exp <= now() {
-            return;
-        }
-        let mut inner = self.lock();
-        if inner.entries.len() >= self.capacity && !inner.entries.contains_key(token) {
-            let now = now();
-            inner.entries.retain(|_, (_, exp)| *exp > now);
-            let CacheInner { entries, order } = &mut *inner;
-            order.retain(|token| entries.contains_key(token));
-            while entries.len() >= self.capacity {
-                let Some(oldest) = order.pop_front() else {
-                    break;
-                };
-                entries.remove(&oldest);
-            }
-        }
-        if inner
-            .entries
-            .insert(token.to_owned(), (value, exp))
-            .is_none()
+    pub fn insert(&self, token: &str, value: Arc<T>, exp: u64) {
+        if let Some(entries) = &self.entries
+            && now() < exp
         {
-            inner.order.push_back(token.to_owned());
+            entries.insert(token.to_owned(), Entry { value, exp });
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, CacheInner<T>> {
-        // The map stays consistent even if a holder panicked.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// How many tokens are cached.
-    pub fn len(&self) -> usize {
-        self.lock().entries.len()
+    /// How many tokens are cached, once pending evictions are done.
+    pub fn len(&self) -> u64 {
+        self.entries.as_ref().map_or(0, |entries| {
+            entries.run_pending_tasks();
+            entries.entry_count()
+        })
     }
 
     /// Whether no token is cached.
@@ -96,35 +98,38 @@ impl<T: Clone> TokenCache<T> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn hits_until_exp_only() {
-        let cache = TokenCache::new(4);
-        cache.insert("live", 1, now() + 60);
-        cache.insert("dead", 2, now());
-        assert_eq!(cache.get("live"), Some(1));
-        assert_eq!(
-            cache.get("dead"),
-            None,
-            "an expired token is not even stored"
-        );
-        assert_eq!(cache.get("unknown"), None);
+    fn cached(cache: &TokenCache<u32>, token: &str) -> Option<u32> {
+        cache.get(token).map(|value| *value)
     }
 
     #[test]
-    fn stays_within_capacity_dropping_the_oldest() {
-        let cache = TokenCache::new(2);
-        for (n, token) in ["a", "b", "c"].into_iter().enumerate() {
-            cache.insert(token, n, now() + 60);
+    fn hits_until_exp_only() {
+        let cache = TokenCache::new(4);
+        cache.insert("live", Arc::new(1), now() + 60);
+        cache.insert("dead", Arc::new(2), now());
+        assert_eq!(cached(&cache, "live"), Some(1));
+        assert_eq!(
+            cached(&cache, "dead"),
+            None,
+            "an expired token is not even stored"
+        );
+        assert_eq!(cached(&cache, "unknown"), None);
+    }
+
+    #[test]
+    fn stays_within_capacity_under_many_tokens() {
+        let cache = TokenCache::new(100);
+        for n in 0..10_000 {
+            cache.insert(&format!("token-{n}"), Arc::new(n), now() + 60);
         }
-        assert_eq!(cache.len(), 2);
-        assert_eq!(cache.get("a"), None);
-        assert_eq!(cache.get("c"), Some(2));
+        assert!(cache.len() <= 100, "{} tokens cached", cache.len());
     }
 
     #[test]
     fn zero_capacity_turns_it_off() {
         let cache = TokenCache::new(0);
-        cache.insert("a", 1, now() + 60);
+        cache.insert("a", Arc::new(1), now() + 60);
         assert!(cache.is_empty());
+        assert_eq!(cached(&cache, "a"), None);
     }
 }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod keys;
 pub mod proto;
 pub mod server;
 pub mod services;

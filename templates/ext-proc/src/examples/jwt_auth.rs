@@ -18,7 +18,7 @@ pub struct JwtAuth {
 impl JwtAuth {
     pub fn new(key: DecodingKey, validation: &ValidationArgs) -> Self {
         Self {
-            verifier: Verifier::new(Algorithm::RS256, key, validation),
+            verifier: Verifier::new(Algorithm::RS256, key.into(), validation),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! JWT verification: one algorithm and one key, `exp` required, `iss` and `aud` checked when
-//! configured, and every failure told apart, so that callers can answer with a precise status.
+//! JWT verification: one algorithm, keys chosen by the token's `kid`, `exp` required, `iss` and
+//! `aud` checked, and every failure told apart, so that callers can answer with a precise status.
 //!
 //! Claims come back as a JSON map, so that a claim rule never hides an expired or badly signed
 //! token behind a "missing field" error.
@@ -10,8 +10,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
+
+use crate::keys::KeySet;
 
 /// The verified claims of a token.
 pub type Claims = Map<String, Value>;
@@ -27,7 +29,7 @@ pub struct ValidationArgs {
     #[arg(long, env = "JWT_ISSUER")]
     pub jwt_issuer: Option<String>,
 
-    /// Require this `aud` claim
+    /// Require this `aud` claim; unset, a token that has an `aud` is refused
     #[arg(long, env = "JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
 }
@@ -39,8 +41,11 @@ pub enum TokenError {
     Missing,
     /// Not a JWT: bad shape, base64 or JSON.
     Malformed,
-    /// Signed with another algorithm than the one configured, `none` included.
+    /// Signed with another algorithm than the one configured, `none` included; the `alg` as
+    /// [`excerpt`] shows it.
     Algorithm(String),
+    /// Its `kid` names no key, and there is no default key.
+    UnknownKey,
     /// The signature does not match the key.
     Signature,
     /// Past `exp`.
@@ -51,7 +56,7 @@ pub enum TokenError {
     MissingClaim(String),
     /// `iss` is not the configured issuer.
     Issuer,
-    /// `aud` is not the configured audience.
+    /// `aud` is not the configured audience, or is there when none is configured.
     Audience,
 }
 
@@ -61,6 +66,7 @@ impl fmt::Display for TokenError {
             Self::Missing => f.write_str("token is missing"),
             Self::Malformed => f.write_str("token is malformed"),
             Self::Algorithm(alg) => write!(f, "token algorithm `{alg}` is not allowed"),
+            Self::UnknownKey => f.write_str("token key id (`kid`) is not known"),
             Self::Signature => f.write_str("token signature is invalid"),
             Self::Expired => f.write_str("token has expired"),
             Self::NotYetValid => f.write_str("token is not valid yet"),
@@ -73,17 +79,17 @@ impl fmt::Display for TokenError {
 
 impl std::error::Error for TokenError {}
 
-/// Verifies tokens signed with one algorithm and key.
+/// Verifies tokens signed with one algorithm, by the keys of a [`KeySet`].
 pub struct Verifier {
     algorithm: Algorithm,
-    key: DecodingKey,
+    keys: KeySet,
     validation: Validation,
     leeway: u64,
 }
 
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The key stays out of logs.
+        // The keys stay out of logs.
         f.debug_struct("Verifier")
             .field("algorithm", &self.algorithm)
             .finish_non_exhaustive()
@@ -91,8 +97,8 @@ impl fmt::Debug for Verifier {
 }
 
 impl Verifier {
-    /// Accept only `algorithm`, signed with `key`.
-    pub fn new(algorithm: Algorithm, key: DecodingKey, args: &ValidationArgs) -> Self {
+    /// Accept only `algorithm`, signed by one of `keys`.
+    pub fn new(algorithm: Algorithm, keys: KeySet, args: &ValidationArgs) -> Self {
         let mut validation = Validation::new(algorithm);
         // `exp` and `nbf` are checked here, since RFC 7519 allows fractional seconds in them
         // (and PyJWT writes them) while jsonwebtoken takes only integers.
@@ -103,17 +109,16 @@ impl Verifier {
             validation.set_issuer(&[issuer]);
             required.push("iss");
         }
-        match &args.jwt_audience {
-            Some(audience) => {
-                validation.set_audience(&[audience]);
-                required.push("aud");
-            }
-            None => validation.validate_aud = false,
+        // With no audience set, jsonwebtoken refuses any token that has one (RFC 7519 4.1.3):
+        // a token meant for another service is not for this one.
+        if let Some(audience) = &args.jwt_audience {
+            validation.set_audience(&[audience]);
+            required.push("aud");
         }
         validation.set_required_spec_claims(&required);
         Self {
             algorithm,
-            key,
+            keys,
             validation,
             leeway: args.jwt_leeway_secs,
         }
@@ -124,7 +129,12 @@ impl Verifier {
         if token.is_empty() {
             return Err(TokenError::Missing);
         }
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
+        let header = jsonwebtoken::decode_header(token).map_err(|_| self.unreadable(token))?;
+        if header.alg != self.algorithm {
+            return Err(TokenError::Algorithm(excerpt(&format!("{:?}", header.alg))));
+        }
+        let key = self.keys.select(header.kid.as_deref())?;
+        let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .map_err(|err| self.classify(token, err.into_kind()))?
             .claims;
         let now = now();
@@ -145,15 +155,43 @@ impl Verifier {
             ErrorKind::MissingRequiredClaim(claim) => TokenError::MissingClaim(claim),
             ErrorKind::InvalidIssuer => TokenError::Issuer,
             ErrorKind::InvalidAudience => TokenError::Audience,
-            // Also what an unknown or refused `alg` (`none`, HS256 against an RSA key) gives.
-            _ => match header_algorithm(token) {
-                Some(alg) if alg.parse::<Algorithm>().ok() != Some(self.algorithm) => {
-                    TokenError::Algorithm(alg)
-                }
-                _ => TokenError::Malformed,
-            },
+            _ => self.unreadable(token),
         }
     }
+
+    /// A header that jsonwebtoken cannot read: an `alg` it does not know (`none` among them),
+    /// or no JWT at all.
+    fn unreadable(&self, token: &str) -> TokenError {
+        match header_algorithm(token) {
+            Some(alg) if alg.parse::<Algorithm>().ok() != Some(self.algorithm) => {
+                TokenError::Algorithm(excerpt(&alg))
+            }
+            _ => TokenError::Malformed,
+        }
+    }
+}
+
+/// The longest excerpt of a caller's text that a status message carries.
+const EXCERPT_CHARS: usize = 32;
+
+/// `text` as a status message may quote it: at most 32 characters, anything but visible ASCII
+/// shown as `?`, and `...` when cut.
+pub fn excerpt(text: &str) -> String {
+    let mut shown: String = text
+        .chars()
+        .take(EXCERPT_CHARS)
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if text.chars().nth(EXCERPT_CHARS).is_some() {
+        shown.push_str("...");
+    }
+    shown
 }
 
 /// A NumericDate claim in whole seconds (fractions dropped), if present.

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::Algorithm;
 use serde_json::Value;
 use tokio::time::MissedTickBehavior;
 use tokio_stream::{Stream, StreamExt as _};
 use tonic::{Request, Response, Status};
 
-use crate::auth::{TokenError, Verifier};
+use crate::auth::{TokenError, Verifier, excerpt};
 use crate::config::Config;
 use crate::proto::streaming::streaming_service_server::StreamingService;
 use crate::proto::streaming::{StreamRequest, StreamResponse};
@@ -35,9 +35,9 @@ pub struct Streaming {
 
 impl Streaming {
     pub fn new(config: &Config) -> anyhow::Result<Self> {
-        let key = DecodingKey::from_secret(&config.secret.load()?);
+        let keys = config.secret.keys()?;
         Ok(Self {
-            verifier: Verifier::new(Algorithm::HS256, key, &config.validation),
+            verifier: Verifier::new(Algorithm::HS256, keys, &config.validation),
             messages: config.stream_messages,
             interval: config.stream_interval(),
             active: Arc::default(),
@@ -51,12 +51,13 @@ impl Streaming {
 
     /// The user that the request's token names.
     fn authenticate<T>(&self, request: &Request<T>) -> Result<String, Status> {
-        let token = request
-            .metadata()
-            .get("authorization")
-            .and_then(|value| value.to_str().ok())
-            .map(|value| value.strip_prefix("Bearer ").unwrap_or(value).trim())
-            .unwrap_or_default();
+        let value = request.metadata().get("authorization").map(|v| v.to_str());
+        let token = match value {
+            None => "",
+            Some(Ok(value)) => bearer(value),
+            // Not visible ASCII: a value that is no token, rather than a missing one.
+            Some(Err(_)) => return Err(Status::unauthenticated(INVALID)),
+        };
         let claims = self.verifier.verify(token).map_err(|err| match err {
             TokenError::Missing => Status::unauthenticated(MISSING),
             TokenError::Expired => Status::unauthenticated(EXPIRED),
@@ -67,6 +68,14 @@ impl Streaming {
             Some(Value::Number(user)) => Ok(user.to_string()),
             _ => Err(Status::unauthenticated(NO_USER)),
         }
+    }
+}
+
+/// The token of an `authorization` value: raw, or after a `Bearer` scheme in any case.
+fn bearer(value: &str) -> &str {
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => value.trim(),
     }
 }
 
@@ -101,7 +110,8 @@ impl StreamingService for Streaming {
         let requested = request.into_inner().user_id;
         if !requested.is_empty() && requested != user {
             return Err(Status::permission_denied(format!(
-                "user_id `{requested}` does not match the token's user"
+                "user_id `{}` does not match the token's user",
+                excerpt(&requested)
             )));
         }
         tracing::debug!(%user, messages = self.messages, "stream started");
