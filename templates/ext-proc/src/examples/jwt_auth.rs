@@ -1,5 +1,5 @@
-//! Require an RS256 JWT in `authorization` (with or without `Bearer `), and pass its claims to
-//! the upstream as `decoded-<claim>` headers. A missing or bad token gets 401, and the reason.
+//! Require an RS256 JWT in `authorization` (raw, or after `Bearer` in any case), and pass its
+//! claims to the upstream as `decoded-<claim>` headers. A missing or bad token gets 401, and the reason.
 
 use envoy_types::pb::envoy::service::ext_proc::v3::HttpHeaders;
 use jsonwebtoken::{Algorithm, DecodingKey};
@@ -32,7 +32,10 @@ impl Callout for JwtAuth {
         _cx: &mut Context<()>,
     ) -> HeadersReply {
         let value = header_str(headers, "authorization").unwrap_or_default();
-        let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
+        let token = match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => value.trim(),
+        };
         let claims = match self.verifier.verify(token) {
             Ok(claims) => claims,
             Err(err) => {
