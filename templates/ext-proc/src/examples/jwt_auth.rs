@@ -1,5 +1,6 @@
 //! Require an RS256 JWT in `authorization` (raw, or after `Bearer` in any case), and pass its
-//! claims to the upstream as `decoded-<claim>` headers. A missing or bad token gets 401, and the reason.
+//! claims to the upstream as `decoded-<claim>` headers. A missing or bad token gets 401, and the
+//! reason.
 
 use envoy_types::pb::envoy::service::ext_proc::v3::HttpHeaders;
 use jsonwebtoken::{Algorithm, DecodingKey};
