@@ -7,6 +7,7 @@ pub mod callout;
 pub mod config;
 pub mod examples;
 pub mod processor;
+pub mod proto;
 pub mod replies;
 pub mod reply;
 pub mod server;
