@@ -742,6 +742,101 @@ mod custom_live {
     }
 }
 
+/// The callout kinds describe Envoy's services in reflection, from the `proto/` that their
+/// build.rs compiles, so that `grpcurl describe` works against them.
+mod callout_reflection {
+    use super::*;
+
+    /// `grpcurl describe` of each of `symbols`, against the server of `kind`.
+    fn describe(kind: Kind, symbols: &[&str]) -> Vec<String> {
+        let dir = project(kind);
+        run(&mut cargo(&dir, &["build", "--bins"]));
+        let server = Server::start_at(
+            &binary(&format!("{}-server", name(kind))),
+            "PLAINTEXT_LISTEN",
+            free_port(),
+            &[("TLS_LISTEN", "off")],
+        );
+        let described = symbols
+            .iter()
+            .map(|symbol| {
+                let output = run(Command::new(tool("grpcurl"))
+                    .arg("-plaintext")
+                    .arg(server.address.to_string())
+                    .args(["describe", symbol]));
+                String::from_utf8(output.stdout).unwrap()
+            })
+            .collect();
+        let (status, logs) = server.terminate(Duration::from_secs(5));
+        assert!(status.success(), "exit status {status}\n{logs}");
+        described
+    }
+
+    /// `described` is the service `package.service`, whose `Process` streams both ways.
+    fn assert_process(described: &str, package: &str, service: &str) {
+        assert!(
+            described.starts_with(&format!("{package}.{service} is a service:")),
+            "{described}"
+        );
+        let rpc = format!(
+            "rpc Process ( stream .{package}.ProcessingRequest ) returns ( stream .{package}.ProcessingResponse );"
+        );
+        assert!(
+            described.lines().any(|line| line.trim() == rpc),
+            "{rpc} missing:\n{described}"
+        );
+    }
+
+    #[test]
+    fn ext_proc_describes_the_external_processor() {
+        let package = "envoy.service.ext_proc.v3";
+        let described = describe(
+            Kind::ExtProc,
+            &[
+                &format!("{package}.ExternalProcessor"),
+                &format!("{package}.ProcessingRequest"),
+                &format!("{package}.ProcessingResponse"),
+            ],
+        );
+        assert_process(&described[0], package, "ExternalProcessor");
+        for field in [
+            ".envoy.service.ext_proc.v3.HttpHeaders request_headers = 2;",
+            ".envoy.service.ext_proc.v3.HttpBody response_body = 5;",
+            ".envoy.config.core.v3.Metadata metadata_context = 8;",
+            "map<string, .google.protobuf.Struct> attributes = 9;",
+            ".envoy.service.ext_proc.v3.ProtocolConfiguration protocol_config = 11;",
+        ] {
+            assert!(described[1].contains(field), "{field}:\n{}", described[1]);
+        }
+        for field in [
+            ".envoy.service.ext_proc.v3.ImmediateResponse immediate_response = 7;",
+            ".google.protobuf.Struct dynamic_metadata = 8;",
+            ".google.protobuf.Duration override_message_timeout = 10;",
+        ] {
+            assert!(described[2].contains(field), "{field}:\n{}", described[2]);
+        }
+    }
+
+    #[test]
+    fn ext_proc_l4_describes_the_network_external_processor() {
+        let package = "envoy.service.network_ext_proc.v3";
+        let described = describe(
+            Kind::ExtProcL4,
+            &[
+                &format!("{package}.NetworkExternalProcessor"),
+                &format!("{package}.ProcessingResponse"),
+            ],
+        );
+        assert_process(&described[0], package, "NetworkExternalProcessor");
+        for field in [
+            ".envoy.service.network_ext_proc.v3.Data read_data = 1;",
+            ".envoy.service.network_ext_proc.v3.ProcessingResponse.ConnectionStatus connection_status = 4;",
+        ] {
+            assert!(described[1].contains(field), "{field}:\n{}", described[1]);
+        }
+    }
+}
+
 /// The callout kinds behind a real Envoy, with the generated `envoy/envoy.yaml` on ports of the
 /// test's own, and upstreams that record what reaches them.
 mod envoy_live {

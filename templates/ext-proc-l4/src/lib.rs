@@ -6,6 +6,7 @@ pub mod callout;
 pub mod config;
 pub mod examples;
 pub mod processor;
+pub mod proto;
 pub mod server;
 pub mod services;
 pub mod telemetry;

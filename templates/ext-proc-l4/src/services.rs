@@ -5,6 +5,7 @@ use crate::callout::MyCallout;
 use crate::config::Config;
 use crate::examples::{self, Example};
 use crate::processor::{NetworkCallout, Processor};
+use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::server::{MessageLimits, Services};
 
 /// Build the services from `config`.
@@ -19,7 +20,8 @@ pub fn build(config: &Config) -> anyhow::Result<Services> {
     Ok(services)
 }
 
-/// Serve `callout` as the processor, with the server's message-size limits.
+/// Serve `callout` as the processor, with the server's message-size limits, and describe it in
+/// reflection.
 pub fn serve<C: NetworkCallout>(services: &mut Services, limits: MessageLimits, callout: C) {
     services.add(
         Processor::new(callout)
@@ -27,4 +29,5 @@ pub fn serve<C: NetworkCallout>(services: &mut Services, limits: MessageLimits, 
             .max_decoding_message_size(limits.receive)
             .max_encoding_message_size(limits.send),
     );
+    services.describe(FILE_DESCRIPTOR_SET);
 }

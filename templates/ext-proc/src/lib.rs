@@ -8,6 +8,7 @@ pub mod config;
 pub mod examples;
 pub mod keys;
 pub mod processor;
+pub mod proto;
 pub mod replies;
 pub mod reply;
 pub mod server;

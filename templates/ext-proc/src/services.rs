@@ -21,6 +21,7 @@ use crate::examples::skip_response_body::SkipResponseBody;
 use crate::examples::slow_lookup::SlowLookup;
 use crate::examples::update_header::UpdateHeader;
 use crate::processor::{Callout, Processor};
+use crate::proto::FILE_DESCRIPTOR_SET;
 use crate::server::{MessageLimits, Services};
 
 /// Build the services from `config`; a bad setting fails here, at startup, not on a request.
@@ -56,7 +57,8 @@ pub fn build(config: &Config) -> anyhow::Result<Services> {
     Ok(services)
 }
 
-/// Serve `callout` as the processor, with the server's message-size limits.
+/// Serve `callout` as the processor, with the server's message-size limits, and describe it in
+/// reflection.
 pub fn serve<C: Callout>(services: &mut Services, limits: MessageLimits, callout: C) {
     services.add(
         Processor::new(callout)
@@ -64,6 +66,7 @@ pub fn serve<C: Callout>(services: &mut Services, limits: MessageLimits, callout
             .max_decoding_message_size(limits.receive)
             .max_encoding_message_size(limits.send),
     );
+    services.describe(FILE_DESCRIPTOR_SET);
 }
 
 fn public_key(args: &JwtArgs) -> anyhow::Result<DecodingKey> {
