@@ -56,10 +56,6 @@ pub struct Manifest {
     /// user's names, whose lengths no template can foresee.
     #[serde(default)]
     pub rustfmt: bool,
-    /// Output paths of the shared layers that this kind does not produce, such as `build.rs`
-    /// for a kind whose protos come compiled in a crate.
-    #[serde(default)]
-    pub omit: Vec<String>,
 }
 
 /// The defaults of a kind's call limits (`[limits]` in its manifest), where its calls are not
@@ -131,14 +127,6 @@ pub fn load(kind: Kind) -> Result<KindTemplates> {
     let mut outputs: BTreeMap<PathBuf, Template> = BTreeMap::new();
     for template in layers.iter().flatten() {
         outputs.insert(template.output.clone(), template.clone());
-    }
-    for path in &manifest.omit {
-        if outputs.remove(Path::new(path)).is_none() {
-            return Err(Error::Manifest {
-                path: format!("{}/{MANIFEST}", kind.id()),
-                reason: format!("`omit` names `{path}`, which no layer produces"),
-            });
-        }
     }
     layers.push(collect(PARTIALS)?);
 
@@ -243,10 +231,10 @@ mod tests {
         for &kind in Kind::all() {
             let templates = load(kind).unwrap();
             assert!(!templates.manifest.summary.is_empty(), "{kind}");
-            // Every kind brings its protos, except `custom`, which takes the user's, and the
-            // Envoy callouts, whose protos come compiled in the `envoy-types` crate.
+            // Every kind brings its protos (the Envoy callouts, a schema for reflection), except
+            // `custom`, which takes the user's.
             let has_protos = templates.outputs.iter().any(Template::is_proto);
-            let brings_protos = !matches!(kind, Kind::Custom | Kind::ExtProc | Kind::ExtProcL4);
+            let brings_protos = kind != Kind::Custom;
             assert_eq!(has_protos, brings_protos, "{kind}");
         }
     }

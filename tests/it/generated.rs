@@ -1022,6 +1022,10 @@ mod envoy_live {
     /// response body of a GET; a namespaced JWT claim passes `jwt_auth`; a timeout extension
     /// followed by a slow answer is not a 504.
     #[test]
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one case after another, each with its own checks"
+    )]
     fn metadata_mode_override_and_timeout_extension_through_envoy() {
         let dir = project(Kind::ExtProc);
         run(&mut cargo(&dir, &["build", "--bins"]));

@@ -1,6 +1,6 @@
-//! The JWT kinds against the token matrix of a Python grpcio + PyJWT client (`peers/jwt_matrix.py`):
-//! every case gets its documented status code and message, and no message quotes more than a
-//! short excerpt of what the client sent. Also the startup refusals: short keys and secrets.
+//! The JWT kinds against the token matrix of a Python `grpcio` + `PyJWT` client
+//! (`peers/jwt_matrix.py`): every case gets its documented status code and message, and no
+//! message quotes more than a short excerpt of what the client sent. Also the startup refusals: short keys and secrets.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -97,6 +97,10 @@ mod extension {
     use super::*;
 
     #[test]
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one case after another, each with its own checks"
+    )]
     fn the_token_matrix_through_grpcio_and_pyjwt() {
         let binary = server_binary(Kind::Extension);
         // The keys by `kid`, from a JWKS file, and no default key: an unknown `kid` is refused.
