@@ -914,6 +914,7 @@ mod envoy_live {
                     }
                 }
             }
+            response_bodies_in_every_mode(&ports, &received, example);
             let (status, logs) = server.terminate(Duration::from_secs(5));
             assert!(status.success(), "exit status {status}\n{logs}");
         }
@@ -921,6 +922,47 @@ mod envoy_live {
             &envoy.stats("http.ingress.ext_proc."),
             "http.ingress.ext_proc.",
         );
+    }
+
+    /// The response direction of the matrix, for the callout running `example`: in every body
+    /// mode, with trailers sent and skipped, the upstream answers 0 bytes, 1 byte and 1 MiB
+    /// (which Envoy sends in many chunks). The seed's basic callout clears the response body,
+    /// so the client gets it only in mode NONE.
+    fn response_bodies_in_every_mode(
+        ports: &Ports,
+        received: &std::sync::mpsc::Receiver<crate::http::Message>,
+        example: &str,
+    ) {
+        for body_mode in BODY_MODES {
+            for trailers in ["SEND", "SKIP"] {
+                let mode = format!("{body_mode}-{trailers}");
+                for size in [0, 1, 1 << 20] {
+                    let cell = format!("{example:?} {mode} response of {size} bytes");
+                    let size_text = size.to_string();
+                    let headers = [
+                        ("x-mode", mode.as_str()),
+                        ("x-response-size", size_text.as_str()),
+                    ];
+                    let response =
+                        envoy::request(ports.ingress, "POST", "/orders", &headers, b"").unwrap();
+                    let seen = envoy::next(received);
+                    assert_eq!(
+                        seen.header("x-response-size"),
+                        Some(size_text.as_str()),
+                        "{cell}"
+                    );
+                    assert_eq!(response.status, 200, "{cell}: {response:?}");
+                    assert_eq!(
+                        response.header("hello"),
+                        Some("service-extensions"),
+                        "{cell}"
+                    );
+                    let expected = if body_mode == "NONE" { size } else { 0 };
+                    assert_eq!(response.body.len(), expected, "{cell}");
+                    assert!(response.body.iter().all(|&byte| byte == b'y'), "{cell}");
+                }
+            }
+        }
     }
 
     /// Dynamic metadata from the callout reaches Envoy's access log; `mode_override` skips the
