@@ -1282,4 +1282,51 @@ mod envoy_live {
             "{stats:#?}"
         );
     }
+
+    /// `EXAMPLE=slow_lookup` through Envoy's network ext_proc filter, in front of a server-first
+    /// upstream: the greeting reaches the client while the client's first bytes wait out the
+    /// slow read, and those bytes still reach the upstream after it.
+    #[test]
+    fn a_slow_read_does_not_stall_writes_through_envoy() {
+        use std::io::{Read as _, Write as _};
+
+        let dir = project(Kind::ExtProcL4);
+        run(&mut cargo(&dir, &["build", "--bins"]));
+        // The greeting comes a little after the connection, when the client's bytes are
+        // already with the callout.
+        let (upstream, received) =
+            envoy::tcp_greeting_upstream(b"220 ready\n", Duration::from_millis(100));
+        let ports = ports(upstream);
+        let envoy = start_envoy(Kind::ExtProcL4, &ports);
+        let _server = callout("demo-ext-proc-l4-server", ports.ext_proc, "slow_lookup");
+
+        let mut client = std::net::TcpStream::connect(ports.ingress).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let started = Instant::now();
+        client.write_all(b"HELO client\n").unwrap();
+        let mut greeting = [0; 64];
+        let read = client.read(&mut greeting).unwrap();
+        let greeted = started.elapsed();
+        assert_eq!(&greeting[..read], b"220 ready\n");
+        // The slow read takes 500 ms.
+        assert!(
+            greeted < Duration::from_millis(400),
+            "greeted after {greeted:?}"
+        );
+        assert_eq!(envoy::next(&received), b"HELO client\n");
+        let forwarded = started.elapsed();
+        assert!(
+            forwarded >= Duration::from_millis(500),
+            "forwarded after {forwarded:?}"
+        );
+
+        let stats = envoy.stats("network_ext_proc.ingress.");
+        assert_no_failures(&stats, "network_ext_proc.ingress.");
+        assert_eq!(
+            stats["network_ext_proc.ingress.write_data_sent"], 1,
+            "{stats:#?}"
+        );
+    }
 }
