@@ -1,10 +1,10 @@
-//! A real Envoy for the callout kinds' end-to-end tests, with a TCP upstream that echoes; the HTTP
-//! peers, upstream and client, are in `http.rs`.
+//! A real Envoy for the callout kinds' end-to-end tests, with TCP upstreams that echo or greet;
+//! the HTTP peers, upstream and client, are in `http.rs`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -139,24 +139,52 @@ impl Drop for Envoy {
 
 /// A TCP upstream that echoes what it receives, and reports each chunk.
 pub fn tcp_echo_upstream() -> (SocketAddr, mpsc::Receiver<Vec<u8>>) {
+    tcp_upstream(|mut stream, seen| {
+        let mut buffer = [0; 4096];
+        while let Ok(read) = stream.read(&mut buffer) {
+            if read == 0
+                || seen.send(buffer[..read].to_vec()).is_err()
+                || stream.write_all(&buffer[..read]).is_err()
+            {
+                break;
+            }
+        }
+    })
+}
+
+/// A TCP upstream of a server-first protocol: `delay` after a client connects, it writes
+/// `greeting` without waiting for the client, then reports each chunk it receives.
+pub fn tcp_greeting_upstream(
+    greeting: &'static [u8],
+    delay: Duration,
+) -> (SocketAddr, mpsc::Receiver<Vec<u8>>) {
+    tcp_upstream(move |mut stream, seen| {
+        thread::sleep(delay);
+        if stream.write_all(greeting).is_err() {
+            return;
+        }
+        let mut buffer = [0; 4096];
+        while let Ok(read) = stream.read(&mut buffer) {
+            if read == 0 || seen.send(buffer[..read].to_vec()).is_err() {
+                break;
+            }
+        }
+    })
+}
+
+/// A TCP upstream on loopback that runs `serve` for each connection, on a thread of its own,
+/// with a sender for the chunks it reports.
+fn tcp_upstream(
+    serve: impl Fn(TcpStream, mpsc::Sender<Vec<u8>>) + Copy + Send + 'static,
+) -> (SocketAddr, mpsc::Receiver<Vec<u8>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     let (seen, received) = mpsc::channel();
     thread::spawn(move || {
         for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
+            let Ok(stream) = stream else { continue };
             let seen = seen.clone();
-            thread::spawn(move || {
-                let mut buffer = [0; 4096];
-                while let Ok(read) = stream.read(&mut buffer) {
-                    if read == 0
-                        || seen.send(buffer[..read].to_vec()).is_err()
-                        || stream.write_all(&buffer[..read]).is_err()
-                    {
-                        break;
-                    }
-                }
-            });
+            thread::spawn(move || serve(stream, seen));
         }
     });
     (address, received)

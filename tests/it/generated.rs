@@ -1009,6 +1009,7 @@ mod envoy_live {
                     }
                 }
             }
+            response_bodies_in_every_mode(&ports, &received, example);
             let (status, logs) = server.terminate(Duration::from_secs(5));
             assert!(status.success(), "exit status {status}\n{logs}");
         }
@@ -1016,6 +1017,47 @@ mod envoy_live {
             &envoy.stats("http.ingress.ext_proc."),
             "http.ingress.ext_proc.",
         );
+    }
+
+    /// The response direction of the matrix, for the callout running `example`: in every body
+    /// mode, with trailers sent and skipped, the upstream answers 0 bytes, 1 byte and 1 MiB
+    /// (which Envoy sends in many chunks). The seed's basic callout clears the response body,
+    /// so the client gets it only in mode NONE.
+    fn response_bodies_in_every_mode(
+        ports: &Ports,
+        received: &std::sync::mpsc::Receiver<crate::http::Message>,
+        example: &str,
+    ) {
+        for body_mode in BODY_MODES {
+            for trailers in ["SEND", "SKIP"] {
+                let mode = format!("{body_mode}-{trailers}");
+                for size in [0, 1, 1 << 20] {
+                    let cell = format!("{example:?} {mode} response of {size} bytes");
+                    let size_text = size.to_string();
+                    let headers = [
+                        ("x-mode", mode.as_str()),
+                        ("x-response-size", size_text.as_str()),
+                    ];
+                    let response =
+                        envoy::request(ports.ingress, "POST", "/orders", &headers, b"").unwrap();
+                    let seen = envoy::next(received);
+                    assert_eq!(
+                        seen.header("x-response-size"),
+                        Some(size_text.as_str()),
+                        "{cell}"
+                    );
+                    assert_eq!(response.status, 200, "{cell}: {response:?}");
+                    assert_eq!(
+                        response.header("hello"),
+                        Some("service-extensions"),
+                        "{cell}"
+                    );
+                    let expected = if body_mode == "NONE" { size } else { 0 };
+                    assert_eq!(response.body.len(), expected, "{cell}");
+                    assert!(response.body.iter().all(|&byte| byte == b'y'), "{cell}");
+                }
+            }
+        }
     }
 
     /// Dynamic metadata from the callout reaches Envoy's access log; `mode_override` skips the
@@ -1336,6 +1378,53 @@ mod envoy_live {
         assert_eq!(
             stats.get("network_ext_proc.ingress.streams_grpc_error"),
             Some(&0),
+            "{stats:#?}"
+        );
+    }
+
+    /// `EXAMPLE=slow_lookup` through Envoy's network ext_proc filter, in front of a server-first
+    /// upstream: the greeting reaches the client while the client's first bytes wait out the
+    /// slow read, and those bytes still reach the upstream after it.
+    #[test]
+    fn a_slow_read_does_not_stall_writes_through_envoy() {
+        use std::io::{Read as _, Write as _};
+
+        let dir = project(Kind::ExtProcL4);
+        run(&mut cargo(&dir, &["build", "--bins"]));
+        // The greeting comes a little after the connection, when the client's bytes are
+        // already with the callout.
+        let (upstream, received) =
+            envoy::tcp_greeting_upstream(b"220 ready\n", Duration::from_millis(100));
+        let ports = ports(upstream);
+        let envoy = start_envoy(Kind::ExtProcL4, &ports);
+        let _server = callout("demo-ext-proc-l4-server", ports.ext_proc, "slow_lookup");
+
+        let mut client = std::net::TcpStream::connect(ports.ingress).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let started = Instant::now();
+        client.write_all(b"HELO client\n").unwrap();
+        let mut greeting = [0; 64];
+        let read = client.read(&mut greeting).unwrap();
+        let greeted = started.elapsed();
+        assert_eq!(&greeting[..read], b"220 ready\n");
+        // The slow read takes 500 ms.
+        assert!(
+            greeted < Duration::from_millis(400),
+            "greeted after {greeted:?}"
+        );
+        assert_eq!(envoy::next(&received), b"HELO client\n");
+        let forwarded = started.elapsed();
+        assert!(
+            forwarded >= Duration::from_millis(500),
+            "forwarded after {forwarded:?}"
+        );
+
+        let stats = envoy.stats("network_ext_proc.ingress.");
+        assert_no_failures(&stats, "network_ext_proc.ingress.");
+        assert_eq!(
+            stats["network_ext_proc.ingress.write_data_sent"], 1,
             "{stats:#?}"
         );
     }

@@ -145,7 +145,8 @@ pub fn get(address: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Message
 }
 
 /// An HTTP/1.1 upstream that answers every request with 200 `upstream body` and the two
-/// [`UPSTREAM_COOKIES`], and reports each request it received.
+/// [`UPSTREAM_COOKIES`], and reports each request it received. A request with
+/// `x-response-size: N` is answered with N bytes of `y` instead.
 pub fn http_upstream() -> (SocketAddr, mpsc::Receiver<Message>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
@@ -158,7 +159,10 @@ pub fn http_upstream() -> (SocketAddr, mpsc::Receiver<Message>) {
                 let mut writer = stream.try_clone().unwrap();
                 let mut reader = BufReader::new(stream);
                 while let Ok(Some(request)) = read_message(&mut reader) {
-                    let body = "upstream body";
+                    let body = match request.header("x-response-size") {
+                        Some(size) => "y".repeat(size.parse().unwrap()),
+                        None => "upstream body".to_owned(),
+                    };
                     let [first, second] = UPSTREAM_COOKIES;
                     let response = format!(
                         "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nset-cookie: {first}\r\n\

@@ -16,6 +16,9 @@ pub fn build(config: &Config) -> anyhow::Result<Services> {
         None => serve(&mut services, limits, MyCallout),
         Some(Example::Basic) => serve(&mut services, limits, examples::basic::Basic),
         Some(Example::Rewrite) => serve(&mut services, limits, examples::rewrite::Rewrite),
+        Some(Example::SlowLookup) => {
+            serve(&mut services, limits, examples::slow_lookup::SlowLookup);
+        }
     }
     Ok(services)
 }

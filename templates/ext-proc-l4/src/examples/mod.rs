@@ -3,6 +3,7 @@
 
 pub mod basic;
 pub mod rewrite;
+pub mod slow_lookup;
 
 /// The example callouts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -14,4 +15,7 @@ pub enum Example {
     /// Upper-case what the client sends, lower-case what the upstream answers, and close the
     /// connection when the client sends `quit`; the bytes rewritten go to dynamic metadata
     Rewrite,
+    /// Wait 500 ms (a stand-in for an asynchronous lookup) before passing what the client sends,
+    /// and pass what the upstream answers at once
+    SlowLookup,
 }
