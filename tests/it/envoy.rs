@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub use crate::http::{free_port, get, http_upstream, next, request};
-use crate::http::{try_get, PATIENCE};
+use crate::http::{try_get, upstream, PATIENCE};
 use crate::support::tool;
 
 /// The ports of a generated `envoy/envoy.yaml`, each replaced by one of the test's.
@@ -139,7 +139,7 @@ impl Drop for Envoy {
 
 /// A TCP upstream that echoes what it receives, and reports each chunk.
 pub fn tcp_echo_upstream() -> (SocketAddr, mpsc::Receiver<Vec<u8>>) {
-    tcp_upstream(|mut stream, seen| {
+    upstream(|mut stream, seen| {
         let mut buffer = [0; 4096];
         while let Ok(read) = stream.read(&mut buffer) {
             if read == 0
@@ -158,7 +158,7 @@ pub fn tcp_greeting_upstream(
     greeting: &'static [u8],
     delay: Duration,
 ) -> (SocketAddr, mpsc::Receiver<Vec<u8>>) {
-    tcp_upstream(move |mut stream, seen| {
+    upstream(move |mut stream, seen| {
         thread::sleep(delay);
         if stream.write_all(greeting).is_err() {
             return;
@@ -170,22 +170,4 @@ pub fn tcp_greeting_upstream(
             }
         }
     })
-}
-
-/// A TCP upstream on loopback that runs `serve` for each connection, on a thread of its own,
-/// with a sender for the chunks it reports.
-fn tcp_upstream(
-    serve: impl Fn(TcpStream, mpsc::Sender<Vec<u8>>) + Copy + Send + 'static,
-) -> (SocketAddr, mpsc::Receiver<Vec<u8>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    let (seen, received) = mpsc::channel();
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let seen = seen.clone();
-            thread::spawn(move || serve(stream, seen));
-        }
-    });
-    (address, received)
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use grpc_scaffold::Kind;
 
 use crate::envoy::free_port;
-use crate::support::{options, path_without_protoc, python_with, run, tool, work_dir};
+use crate::support::{options, path_without_protoc, peer, python_with, run, tool, work_dir};
 
 /// The name of each kind's project here. The names differ, because projects that share a
 /// target directory must not share a package name: their build outputs would collide.
@@ -499,11 +499,12 @@ mod streaming_live {
     #[test]
     fn a_python_grpcio_client_works_unchanged() {
         let server = serve();
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/peers/streaming_client.py");
-        let output = run(Command::new(python_with(&["grpc", "jwt"]))
-            .arg(script)
-            .args([&server.address.to_string(), SECRET, "Alice", "Bob"]));
+        let output = run(peer("streaming_client.py", &["grpc", "jwt"]).args([
+            &server.address.to_string(),
+            SECRET,
+            "Alice",
+            "Bob",
+        ]));
         assert_eq!(
             String::from_utf8_lossy(&output.stdout),
             format!(
@@ -597,18 +598,8 @@ mod tyk_live {
     #[test]
     fn the_wire_format_matches_the_gateways() {
         let (_dir, server) = serve();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/peers/tyk_wire.py");
-        let output = Command::new(python_with(&["grpc"]))
-            .arg(script)
-            .arg(server.address.to_string())
-            .output()
-            .unwrap();
+        let output = run(peer("tyk_wire.py", &["grpc"]).arg(server.address.to_string()));
         let report = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "{report}{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
         assert_eq!(
             report.lines().filter(|l| l.starts_with("ok: ")).count(),
             9,

@@ -148,6 +148,32 @@ pub fn get(address: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Message
 /// [`UPSTREAM_COOKIES`], and reports each request it received. A request with
 /// `x-response-size: N` is answered with N bytes of `y` instead.
 pub fn http_upstream() -> (SocketAddr, mpsc::Receiver<Message>) {
+    upstream(|stream, seen| {
+        let mut writer = stream.try_clone().unwrap();
+        let mut reader = BufReader::new(stream);
+        while let Ok(Some(request)) = read_message(&mut reader) {
+            let body = match request.header("x-response-size") {
+                Some(size) => "y".repeat(size.parse().unwrap()),
+                None => "upstream body".to_owned(),
+            };
+            let [first, second] = UPSTREAM_COOKIES;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nset-cookie: {first}\r\n\
+                 set-cookie: {second}\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            if seen.send(request).is_err() || writer.write_all(response.as_bytes()).is_err() {
+                break;
+            }
+        }
+    })
+}
+
+/// An upstream on loopback that runs `serve` for each connection, on a thread of its own, with
+/// a sender for what it reports.
+pub fn upstream<T: Send + 'static>(
+    serve: impl Fn(TcpStream, mpsc::Sender<T>) + Copy + Send + 'static,
+) -> (SocketAddr, mpsc::Receiver<T>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     let (seen, received) = mpsc::channel();
@@ -155,26 +181,7 @@ pub fn http_upstream() -> (SocketAddr, mpsc::Receiver<Message>) {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { continue };
             let seen = seen.clone();
-            thread::spawn(move || {
-                let mut writer = stream.try_clone().unwrap();
-                let mut reader = BufReader::new(stream);
-                while let Ok(Some(request)) = read_message(&mut reader) {
-                    let body = match request.header("x-response-size") {
-                        Some(size) => "y".repeat(size.parse().unwrap()),
-                        None => "upstream body".to_owned(),
-                    };
-                    let [first, second] = UPSTREAM_COOKIES;
-                    let response = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nset-cookie: {first}\r\n\
-                         set-cookie: {second}\r\ncontent-length: {}\r\n\r\n{body}",
-                        body.len()
-                    );
-                    if seen.send(request).is_err() || writer.write_all(response.as_bytes()).is_err()
-                    {
-                        break;
-                    }
-                }
-            });
+            thread::spawn(move || serve(stream, seen));
         }
     });
     (address, received)

@@ -10,17 +10,14 @@ use std::time::{Duration, Instant};
 use grpc_scaffold::Kind;
 
 use crate::generated::{binary, cargo, project, Server};
-use crate::support::{python_with, run, work_dir};
+use crate::support::{peer, run, work_dir};
 
 /// The longest status message any case may get.
 const MAX_MESSAGE: usize = 120;
 
-fn python() -> PathBuf {
-    python_with(&["grpc", "jwt", "cryptography"])
-}
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/peers/jwt_matrix.py")
+/// The Python client, `peers/jwt_matrix.py`.
+fn client() -> Command {
+    peer("jwt_matrix.py", &["grpc", "jwt", "cryptography"])
 }
 
 /// The keys of every case, written once per test run by the Python client.
@@ -28,7 +25,7 @@ fn keys() -> &'static Path {
     static KEYS: OnceLock<PathBuf> = OnceLock::new();
     KEYS.get_or_init(|| {
         let dir = work_dir().join("jwt-keys");
-        run(Command::new(python()).arg(script()).arg("keys").arg(&dir));
+        run(client().arg("keys").arg(&dir));
         dir
     })
 }
@@ -46,8 +43,7 @@ fn server_binary(kind: Kind) -> PathBuf {
 /// Run `cases` (name, code, message) against `server` and check each line of the client.
 fn matrix(kind: Kind, server: &Server, cases: &[(&str, &str, &str)]) {
     let names: Vec<&str> = cases.iter().map(|(name, _, _)| *name).collect();
-    let output = run(Command::new(python())
-        .arg(script())
+    let output = run(client()
         .arg(kind.id())
         .arg(server.address.to_string())
         .arg(keys())

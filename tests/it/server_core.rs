@@ -5,7 +5,6 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::net::TcpStream;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -14,7 +13,7 @@ use grpc_scaffold::Kind;
 
 use crate::generated::{binary, cargo, name, project, Server};
 use crate::http;
-use crate::support::{python_with, run, tool};
+use crate::support::{peer, run, tool};
 
 /// A secret for the kinds that need one, long enough for all of them.
 const SECRET: &str = "a secret of the core tests: well over 32 bytes";
@@ -219,9 +218,7 @@ fn sigterm_under_load_fails_no_call() {
         "/{}.greeting.v1.GreetingService/SayHello",
         name(Kind::Basic).replace('-', "_")
     );
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/peers/load.py");
-    let mut load = Command::new(python_with(&["grpc"]))
-        .arg(script)
+    let mut load = peer("load.py", &["grpc"])
         .args([&server.address.to_string(), &method, "16", "5"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -283,18 +280,9 @@ fn a_flood_at_the_receive_limit_stays_within_the_memory_limit() {
     let dir = project(Kind::Extension);
     let token = run(Command::new(binary("demo-extension-token")).current_dir(&dir));
     let token = String::from_utf8(token.stdout).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/peers/flood.py");
-    let output = Command::new(python_with(&["grpc"]))
-        .arg(script)
-        .args([&server.address.to_string(), token.trim(), "200"])
-        .output()
-        .unwrap();
+    let output =
+        run(peer("flood.py", &["grpc"]).args([&server.address.to_string(), token.trim(), "200"]));
     let report = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{report}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     assert!(report.contains("authenticated: OK"), "{report}");
     assert!(report.contains("flood: 200 UNAUTHENTICATED"), "{report}");
     let metrics = http::get(server.admin, "/metrics", &[]).text();
@@ -323,9 +311,7 @@ fn a_calls_span_is_exported_under_the_clients_trace() {
     const PARENT_ID: &str = "00f067aa0ba902b7";
     // Build first: the receiver stops by itself after two minutes, and a cold build takes longer.
     run(&mut cargo(&project(Kind::Basic), &["build", "--bins"]));
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/peers/otlp_receiver.py");
-    let mut receiver = Command::new(python_with(&["grpc"]))
-        .arg(script)
+    let mut receiver = peer("otlp_receiver.py", &["grpc"])
         .arg("120")
         .stdout(Stdio::piped())
         .spawn()

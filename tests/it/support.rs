@@ -122,3 +122,15 @@ pub fn python_with(modules: &[&str]) -> PathBuf {
     );
     python
 }
+
+/// A command that runs the Python peer `tests/it/peers/<script>`, whose interpreter can import
+/// `modules`.
+pub fn peer(script: &str, modules: &[&str]) -> Command {
+    let mut command = Command::new(python_with(modules));
+    command.arg(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/it/peers")
+            .join(script),
+    );
+    command
+}
