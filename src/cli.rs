@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
 use crate::kind::Kind;
@@ -14,6 +14,8 @@ Examples:
   grpc-scaffold new billing --proto api/billing.proto -I api
                                                   Serve the services of your own protos
   grpc-scaffold new billing --dry-run             List the files, write nothing
+  grpc-scaffold update                            Bring ./ up to this grpc-scaffold and its protos
+  grpc-scaffold check --format json               Fail (exit 1) where `update` would change files
   grpc-scaffold list                              Show every kind
   grpc-scaffold completions bash > /etc/bash_completion.d/grpc-scaffold";
 
@@ -30,6 +32,26 @@ pub enum Command {
     /// Create a new gRPC server project
     #[command(after_help = EXAMPLES)]
     New(NewArgs),
+    /// Bring a project up to this grpc-scaffold and to its own protos, keeping your edits
+    Update {
+        /// The project's root directory, which holds its `grpc-scaffold.toml`
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+
+        /// Print a unified diff of what would change, and write nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Exit 0 if the project is up to date, and 1 if `update` would change something
+    Check {
+        /// The project's root directory, which holds its `grpc-scaffold.toml`
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+
+        /// How to print the files that are out of date
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// List the kinds of project that `new` can write
     List,
     /// Print shell completions
@@ -61,12 +83,22 @@ pub struct NewArgs {
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
 
-    /// Write into a non-empty directory, overwriting the files that grpc-scaffold generates
-    /// (other files are left alone)
+    /// Write into a non-empty directory: files that grpc-scaffold generates are overwritten
+    /// where they are unchanged since it wrote them, and refused where you edited them (other
+    /// files are left alone)
     #[arg(long)]
     pub force: bool,
 
     /// Print the files that would be written, with their sizes, and write nothing
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// How `check` prints its findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A line per file, for people
+    Text,
+    /// One JSON object, for CI
+    Json,
 }

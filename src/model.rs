@@ -85,6 +85,16 @@ pub struct Api {
     pub streams_replies: bool,
 }
 
+impl Api {
+    /// The HTTP/2 path of every RPC: `/billing.greeting.v1.GreetingService/SayHello`.
+    pub fn rpcs(&self) -> Vec<String> {
+        self.services
+            .iter()
+            .flat_map(|service| service.methods.iter().map(|method| method.path.clone()))
+            .collect()
+    }
+}
+
 /// A proto service, with the names tonic gives its generated code.
 #[derive(Debug, Clone, Serialize)]
 pub struct Service {

@@ -37,6 +37,13 @@ impl FileResolver for MemoryResolver {
 
 /// Compile a kind's rendered `files` (paths of the generated project, under `proto/`).
 pub fn compile(kind: &str, files: &Files) -> Result<Api> {
+    compile_with(files, |_, err| Error::Proto {
+        kind: kind.to_owned(),
+        errors: vec![err],
+    })
+}
+
+fn compile_with(files: &Files, error: impl Fn(&str, protox::Error) -> Error) -> Result<Api> {
     let sources: BTreeMap<String, String> = files
         .iter()
         .filter_map(|(path, source)| Some((proto_name(path)?, source.clone())))
@@ -47,11 +54,20 @@ pub fn compile(kind: &str, files: &Files) -> Result<Api> {
     resolver.add(MemoryResolver { files: sources });
     resolver.add(GoogleFileResolver::new());
     let mut compiler = protox::Compiler::with_file_resolver(resolver);
-    compiler.open_files(&names).map_err(|err| Error::Proto {
-        kind: kind.to_owned(),
-        errors: vec![err],
+    compiler.open_files(&names).map_err(|err| {
+        let file = err.file().unwrap_or_default().to_owned();
+        error(&file, err)
     })?;
     to_api(&compiler.descriptor_pool(), names)
+}
+
+/// Compile the protos of a project on disk, `files` by their paths under `proto/`, whose errors
+/// are the user's to fix.
+pub fn compile_project(files: &Files) -> Result<Api> {
+    compile_with(files, |name, err| Error::UserProto {
+        path: Path::new(PROTO_ROOT).join(name),
+        errors: vec![err],
+    })
 }
 
 /// Compile the user's `protos`, finding imports in `includes` (by default, each file's
@@ -98,9 +114,12 @@ pub fn compile_user(protos: &[PathBuf], includes: &[PathBuf]) -> Result<(Api, Fi
         }
     }
 
+    // Every service of every file copied is served, as `update` serves every service in `proto/`.
     let mut files = Files::new();
+    let mut served = Vec::new();
     for file in compiler.files() {
         if let Some(path) = file.path() {
+            served.push(file.name().to_owned());
             let source = fs::read_to_string(path).map_err(|source| Error::ProtoFile {
                 path: path.to_owned(),
                 source,
@@ -108,7 +127,7 @@ pub fn compile_user(protos: &[PathBuf], includes: &[PathBuf]) -> Result<(Api, Fi
             files.insert(Path::new(PROTO_ROOT).join(file.name()), source);
         }
     }
-    Ok((to_api(&pool, names)?, files))
+    Ok((to_api(&pool, served)?, files))
 }
 
 fn parent_dir(path: &Path) -> PathBuf {

@@ -9,10 +9,13 @@ use tera::{Context, Tera};
 
 use crate::error::{Error, Result};
 use crate::model::{Api, Project};
-use crate::templates::{KindTemplates, Template};
+use crate::templates::{KindTemplates, Owner, Template};
 
 /// The generated project: relative path -> contents.
 pub type Files = BTreeMap<PathBuf, String>;
+
+/// Who owns each generated file.
+pub type Owners = BTreeMap<PathBuf, Owner>;
 
 /// Renders one kind's templates.
 #[derive(Debug)]
@@ -37,16 +40,21 @@ impl<'a> Renderer<'a> {
     }
 
     /// Render the proto files, which the proto stage compiles before anything else is rendered.
-    pub fn protos(&self, project: &Project) -> Result<Files> {
-        self.render(project, Template::is_proto)
+    pub fn protos(&self, project: &Project, owners: &mut Owners) -> Result<Files> {
+        self.render(project, owners, Template::is_proto)
     }
 
     /// Render every other file, now that the model knows the API.
-    pub fn rest(&self, project: &Project) -> Result<Files> {
-        self.render(project, |template| !template.is_proto())
+    pub fn rest(&self, project: &Project, owners: &mut Owners) -> Result<Files> {
+        self.render(project, owners, |template| !template.is_proto())
     }
 
-    fn render(&self, project: &Project, select: impl Fn(&Template) -> bool) -> Result<Files> {
+    fn render(
+        &self,
+        project: &Project,
+        owners: &mut Owners,
+        select: impl Fn(&Template) -> bool,
+    ) -> Result<Files> {
         let context = Context::from_serialize(project).map_err(|e| render_error("model", &e))?;
         // A file per service sees its `service`, and the project without the whole API: cloning
         // a context that holds every service, once per service, would cost more than rendering.
@@ -70,10 +78,12 @@ impl<'a> Renderer<'a> {
                     let mut context = base.clone();
                     context.insert("service", service);
                     let path = output_path(template, project, &service.file_name);
+                    owners.insert(path.clone(), template.owner);
                     files.insert(path, self.body(template, &context)?);
                 }
             } else {
                 let path = output_path(template, project, "");
+                owners.insert(path.clone(), template.owner);
                 files.insert(path, self.body(template, &context)?);
             }
         }

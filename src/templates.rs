@@ -56,6 +56,38 @@ pub struct Manifest {
     /// user's names, whose lengths no template can foresee.
     #[serde(default)]
     pub rustfmt: bool,
+    /// The files that the user owns, as output paths before `__crate__` and `__service__` are
+    /// replaced; a path that ends in `/` stands for everything under it. Every other file is the
+    /// tool's.
+    pub user: Vec<String>,
+}
+
+impl Manifest {
+    /// Who owns the file that a template writes at `output`.
+    pub fn owner(&self, output: &Path) -> Owner {
+        let output = output.to_string_lossy().replace('\\', "/");
+        let mine = self.user.iter().any(|entry| match entry.strip_suffix('/') {
+            Some(dir) => output
+                .strip_prefix(dir)
+                .is_some_and(|rest| rest.starts_with('/')),
+            None => output == *entry,
+        });
+        if mine {
+            Owner::User
+        } else {
+            Owner::Tool
+        }
+    }
+}
+
+/// Who maintains a generated file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Owner {
+    /// grpc-scaffold: `update` rewrites it, merging in the user's edits.
+    Tool,
+    /// The user: written once, and never touched again.
+    User,
 }
 
 /// The defaults of a kind's call limits (`[limits]` in its manifest), where its calls are not
@@ -88,6 +120,8 @@ pub struct Template {
     /// Whether it is rendered by Tera, or copied as it is.
     pub render: bool,
     pub body: &'static str,
+    /// Who owns the files it writes; set from the kind's manifest.
+    pub owner: Owner,
 }
 
 impl Template {
@@ -126,7 +160,14 @@ pub fn load(kind: Kind) -> Result<KindTemplates> {
 
     let mut outputs: BTreeMap<PathBuf, Template> = BTreeMap::new();
     for template in layers.iter().flatten() {
-        outputs.insert(template.output.clone(), template.clone());
+        let owner = manifest.owner(&template.output);
+        outputs.insert(
+            template.output.clone(),
+            Template {
+                owner,
+                ..template.clone()
+            },
+        );
     }
     layers.push(collect(PARTIALS)?);
 
@@ -181,6 +222,7 @@ fn walk(dir: &'static Dir<'static>, root: &Path, out: &mut Vec<Template>) -> Res
                     name,
                     render,
                     body,
+                    owner: Owner::Tool,
                 });
             }
         }

@@ -1,10 +1,11 @@
 //! The write stage: rendered files to disk, last, and all or nothing.
 //!
 //! A new project is written into a temporary directory beside the destination, then renamed into
-//! place, so a failed run leaves nothing behind. Into an existing directory (empty, or with
-//! `--force`), every file is first written to a temporary directory inside it, and every target
-//! is checked, before any file is moved into place; files that grpc-scaffold does not generate
-//! are never touched.
+//! place, so a failed run leaves nothing behind. Into an existing directory (empty, with
+//! `--force`, or on `update`), every file is first written to a temporary directory inside it,
+//! and every target is checked, before any file is moved into place; each file replaced or
+//! removed is moved aside until the end, so that a failure half-way puts every file back as it
+//! was. Files that grpc-scaffold does not write are never touched.
 
 use std::fs;
 use std::io;
@@ -66,46 +67,181 @@ fn write_new(path: &Path, files: &Files) -> Result<()> {
     })
 }
 
-fn write_over(path: &Path, files: &Files) -> Result<()> {
-    // Refuse before moving anything: a directory where a file goes, or a file where a directory goes.
-    for relative in files.keys() {
-        let mut target = path.join(relative);
-        let mut want_dir = false;
-        loop {
-            if fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir() != want_dir) {
-                let what = if want_dir {
-                    "a file stands where a generated directory goes"
-                } else {
-                    "a directory stands where a generated file goes"
-                };
-                return Err(Error::io("overwrite", &target, io::Error::other(what)));
-            }
-            if !target.pop() || target == path {
-                break;
-            }
-            want_dir = true;
+/// One change to a file of an existing project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Write the file, creating it or replacing what is there.
+    Write(PathBuf, String),
+    /// Remove the file.
+    Remove(PathBuf),
+}
+
+impl Op {
+    fn path(&self) -> &Path {
+        match self {
+            Op::Write(path, _) | Op::Remove(path) => path,
         }
     }
-    let staging = staging_dir(path)?;
-    write_all(staging.path(), files)?;
-    for relative in files.keys() {
-        let target = path.join(relative);
-        if let Some(dir) = target.parent() {
-            fs::create_dir_all(dir).map_err(|err| Error::io("create", dir, err))?;
+}
+
+fn write_over(path: &Path, files: &Files) -> Result<()> {
+    let ops: Vec<Op> = files
+        .iter()
+        .map(|(relative, contents)| Op::Write(relative.clone(), contents.clone()))
+        .collect();
+    apply(path, &ops)
+}
+
+/// Carry out `ops` under `root`, all or nothing: every new file is written to a staging
+/// directory first, every file that is replaced or removed is moved aside, and a failure on the
+/// way moves everything back, so that the tree is left as it was.
+pub fn apply(root: &Path, ops: &[Op]) -> Result<()> {
+    // Refuse before moving anything: a directory where a file goes, or a file where a directory goes.
+    for op in ops {
+        if let Op::Write(relative, _) = op {
+            check_target(root, relative)?;
         }
-        fs::rename(staging.path().join(relative), &target)
-            .map_err(|err| Error::io("write", &target, err))?;
+    }
+    let staging = staging_dir(root)?;
+    let fresh = staging.path().join("new");
+    let aside = staging.path().join("old");
+    for op in ops {
+        if let Op::Write(relative, contents) = op {
+            write_file(&fresh.join(relative), contents)?;
+        }
+    }
+    let mut journal = Journal::default();
+    for op in ops {
+        if let Err(err) = journal.carry_out(root, &fresh, &aside, op) {
+            journal.roll_back();
+            return Err(err);
+        }
+    }
+    for op in ops {
+        if let Op::Remove(relative) = op {
+            remove_empty_parents(root, relative);
+        }
     }
     Ok(())
 }
 
+/// What `apply` has done so far, to undo it.
+#[derive(Debug, Default)]
+struct Journal {
+    /// Each file changed: its path, whether a new file was put there, and where the file that
+    /// was there before was moved aside.
+    changed: Vec<(PathBuf, bool, Option<PathBuf>)>,
+    /// Directories created, outermost first.
+    created: Vec<PathBuf>,
+}
+
+impl Journal {
+    fn carry_out(&mut self, root: &Path, fresh: &Path, aside: &Path, op: &Op) -> Result<()> {
+        let relative = op.path();
+        let target = root.join(relative);
+        let moved = if fs::symlink_metadata(&target).is_ok() {
+            let moved = aside.join(relative);
+            create_dirs(&moved, &mut Vec::new())?;
+            fs::rename(&target, &moved).map_err(|err| Error::io("replace", &target, err))?;
+            Some(moved)
+        } else {
+            None
+        };
+        let placed = match op {
+            Op::Write(..) => create_dirs(&target, &mut self.created).and_then(|()| {
+                fs::rename(fresh.join(relative), &target)
+                    .map_err(|err| Error::io("write", &target, err))
+            }),
+            Op::Remove(_) => Ok(()),
+        };
+        let is_write = matches!(op, Op::Write(..));
+        self.changed.push((target, is_write, moved));
+        if placed.is_err() {
+            // Nothing was put in place; the roll-back only has to bring the original back.
+            if let Some(last) = self.changed.last_mut() {
+                last.1 = false;
+            }
+        }
+        placed
+    }
+
+    /// Undo everything, newest first. An error here cannot be reported better than the one that
+    /// caused the roll-back, so each step does what it can.
+    fn roll_back(self) {
+        for (target, placed, moved) in self.changed.into_iter().rev() {
+            if placed {
+                let _ = fs::remove_file(&target);
+            }
+            if let Some(moved) = moved {
+                let _ = fs::rename(moved, &target);
+            }
+        }
+        for dir in self.created.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
+/// Refuse to write `relative` where a directory stands in its place, or a file stands in the
+/// place of one of its directories.
+fn check_target(root: &Path, relative: &Path) -> Result<()> {
+    let target = root.join(relative);
+    if fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir()) {
+        let what = "a directory stands where a generated file goes";
+        return Err(Error::io("overwrite", &target, io::Error::other(what)));
+    }
+    let mut dir = target;
+    while dir.pop() && dir != root && dir.starts_with(root) {
+        // A symbolic link to a directory serves as one.
+        if fs::metadata(&dir).is_ok_and(|m| !m.is_dir()) {
+            let what = "a file stands where a generated directory goes";
+            return Err(Error::io("overwrite", &dir, io::Error::other(what)));
+        }
+    }
+    Ok(())
+}
+
+/// Create the missing directories above `file`, noting each in `created`, outermost first.
+fn create_dirs(file: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
+    let Some(dir) = file.parent() else {
+        return Ok(());
+    };
+    let mut missing = Vec::new();
+    let mut next = Some(dir);
+    while let Some(dir) = next {
+        if dir.as_os_str().is_empty() || fs::metadata(dir).is_ok() {
+            break;
+        }
+        missing.push(dir.to_owned());
+        next = dir.parent();
+    }
+    for dir in missing.into_iter().rev() {
+        fs::create_dir(&dir).map_err(|err| Error::io("create", &dir, err))?;
+        created.push(dir);
+    }
+    Ok(())
+}
+
+/// Remove the directories above `relative` that its removal left empty.
+fn remove_empty_parents(root: &Path, relative: &Path) {
+    let mut dir = root.join(relative);
+    while dir.pop() && dir != root && dir.starts_with(root) {
+        if fs::remove_dir(&dir).is_err() {
+            break;
+        }
+    }
+}
+
+fn write_file(target: &Path, contents: &str) -> Result<()> {
+    if let Some(dir) = target.parent() {
+        fs::create_dir_all(dir).map_err(|err| Error::io("create", dir, err))?;
+    }
+    fs::write(target, contents).map_err(|err| Error::io("write", target, err))
+}
+
 fn write_all(root: &Path, files: &Files) -> Result<()> {
     for (relative, contents) in files {
-        let target = root.join(relative);
-        if let Some(dir) = target.parent() {
-            fs::create_dir_all(dir).map_err(|err| Error::io("create", dir, err))?;
-        }
-        fs::write(&target, contents).map_err(|err| Error::io("write", &target, err))?;
+        write_file(&root.join(relative), contents)?;
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! its exit code, its message, and nothing written.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use predicates::prelude::*;
 use tempfile::TempDir;
@@ -222,7 +222,7 @@ fn an_empty_destination_is_used() {
 }
 
 #[test]
-fn force_overwrites_generated_files_and_keeps_the_rest() {
+fn force_overwrites_unedited_files_refuses_edited_ones_and_keeps_the_rest() {
     let dir = TempDir::new().unwrap();
     let project = dir.path().join("billing");
     cli()
@@ -232,8 +232,23 @@ fn force_overwrites_generated_files_and_keeps_the_rest() {
         .success();
     let generated = tree(&project);
     fs::write(project.join("notes.txt"), "mine").unwrap();
+    fs::remove_file(project.join("Makefile")).unwrap();
     fs::write(project.join("Cargo.toml"), "edited").unwrap();
+    let before = contents(&project);
 
+    let assert = cli()
+        .current_dir(dir.path())
+        .args(["new", "billing", "--force"])
+        .assert()
+        .code(1);
+    assert_eq!(
+        stderr(&assert),
+        "error: `new --force` would overwrite `Cargo.toml`, which has changes of yours\n\
+         help: run `grpc-scaffold update` instead: it brings the project forward and keeps your edits\n"
+    );
+    assert_eq!(contents(&project), before, "nothing was written");
+
+    fs::remove_file(project.join("Cargo.toml")).unwrap();
     cli()
         .current_dir(dir.path())
         .args(["new", "billing", "--force"])
@@ -243,9 +258,9 @@ fn force_overwrites_generated_files_and_keeps_the_rest() {
         fs::read_to_string(project.join("notes.txt")).unwrap(),
         "mine"
     );
-    assert!(fs::read_to_string(project.join("Cargo.toml"))
+    assert!(fs::read_to_string(project.join("Makefile"))
         .unwrap()
-        .contains("[package]"));
+        .contains("run:"));
     let mut expected = generated;
     expected.push("notes.txt".into());
     expected.sort();
@@ -254,6 +269,80 @@ fn force_overwrites_generated_files_and_keeps_the_rest() {
         expected,
         "only generated files and the user's remain"
     );
+}
+
+#[test]
+fn force_without_a_record_refuses_every_file_that_differs() {
+    let dir = TempDir::new().unwrap();
+    let project = dir.path().join("billing");
+    fs::create_dir(&project).unwrap();
+    fs::write(project.join("Dockerfile"), "FROM scratch\n").unwrap();
+    let assert = cli()
+        .current_dir(dir.path())
+        .args(["new", "billing", "--force"])
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&assert).contains("would overwrite `Dockerfile`"),
+        "{}",
+        stderr(&assert)
+    );
+    assert!(stderr(&assert).contains("move those files away first"));
+    assert_eq!(tree(&project), [PathBuf::from("Dockerfile")]);
+}
+
+/// A write that fails half-way, after some files were replaced and others created, puts every
+/// file back as it was. `/proc` refuses new directories even to root, so a `deploy` that links
+/// there fails the same for every user, after `.github/`, `Cargo.toml` and the rest are in place.
+#[test]
+fn force_that_fails_half_way_leaves_every_file_as_it_was() {
+    let dir = TempDir::new().unwrap();
+    let project = dir.path().join("billing");
+    cli()
+        .current_dir(dir.path())
+        .args(["new", "billing", "--kind", "basic"])
+        .assert()
+        .success();
+    fs::remove_dir_all(project.join("deploy")).unwrap();
+    std::os::unix::fs::symlink("/proc/self", project.join("deploy")).unwrap();
+    fs::write(project.join("notes.txt"), "mine").unwrap();
+    fs::remove_file(project.join("Makefile")).unwrap();
+    let before = contents(&project);
+
+    // Another kind replaces most files, all of them unedited.
+    let assert = cli()
+        .current_dir(dir.path())
+        .args(["new", "billing", "--kind", "tyk", "--force"])
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&assert).contains("deploy/k8s"),
+        "{}",
+        stderr(&assert)
+    );
+    assert_eq!(contents(&project), before, "every file is as it was");
+}
+
+/// Every file below `dir` that is not under a symbolic link, with its contents.
+fn contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(next) = pending.pop() {
+        for entry in fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = fs::symlink_metadata(&path).unwrap();
+            let relative = path.strip_prefix(dir).unwrap().to_owned();
+            if meta.is_dir() {
+                pending.push(path);
+            } else if meta.is_file() {
+                files.push((relative, fs::read(&path).unwrap()));
+            } else {
+                files.push((relative, b"(link)".to_vec()));
+            }
+        }
+    }
+    files.sort();
+    files
 }
 
 #[test]

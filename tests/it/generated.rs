@@ -30,7 +30,7 @@ pub(crate) fn project(kind: Kind) -> PathBuf {
         let mut options = options(&name(kind), kind);
         options.destination.clone_from(&dir);
         options.force = true;
-        let files = grpc_scaffold::generate(&options).unwrap();
+        let files = grpc_scaffold::generate(&options).unwrap().with_record();
         if dir.exists() {
             std::fs::remove_dir_all(&dir).unwrap();
         }
@@ -96,7 +96,7 @@ fn fmt_with_a_long_name(kind: Kind) {
     let name = "acme-payments-settlement-reconciliation-gateway";
     let name = format!("{name}-{}", "x".repeat(64 - name.len() - 1));
     let options = options(&name, kind);
-    let files = grpc_scaffold::generate(&options).unwrap();
+    let files = grpc_scaffold::generate(&options).unwrap().with_record();
     grpc_scaffold::write::write(&dir, grpc_scaffold::write::Destination::Missing, &files).unwrap();
     run(&mut cargo(&dir, &["fmt", "--check"]));
 }

@@ -36,9 +36,14 @@ pub fn options(name: &str, kind: Kind) -> Options {
     options
 }
 
-/// The generated project of `kind`, named `name`, in memory.
+/// The generated project of `kind`, named `name`, in memory, with its record (but not the base
+/// of the tool's files, which repeats them).
 pub fn render(name: &str, kind: Kind) -> BTreeMap<PathBuf, String> {
-    grpc_scaffold::generate(&options(name, kind)).unwrap()
+    let mut files = grpc_scaffold::generate(&options(name, kind))
+        .unwrap()
+        .with_record();
+    files.retain(|path, _| !path.starts_with(grpc_scaffold::record::BASE));
+    files
 }
 
 /// Every file below `dir`, relative to it.

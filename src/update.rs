@@ -1,0 +1,559 @@
+//! `update` and `check`: bring a project on disk up to the running grpc-scaffold and to its own
+//! protos.
+//!
+//! The project is rendered anew, in memory, from its record and from the protos in its `proto/`
+//! folder. Then each file is decided on its own, by its owner:
+//!
+//! - **the tool's files** are rewritten. Where the user edited one, the edit is merged with the
+//!   template's change against the base, the file as it was generated last time; where the two
+//!   overlap, the file gets conflict markers. A file the user deleted stays deleted, and a file
+//!   the templates no longer write goes, unless the user edited it;
+//! - **the user's files** are created once, when they are new (the module of a new service), and
+//!   never touched again.
+//!
+//! Only when every file is decided is anything written, all or nothing, with the new record.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::kind::Kind;
+use crate::merge::{self, Merged};
+use crate::model::Project;
+use crate::options::Options;
+use crate::record::{self, Record};
+use crate::render::{Files, Owners, Renderer};
+use crate::templates::{self, Owner};
+use crate::write::{self, Op};
+use crate::{proto, render_code, stdout};
+
+/// What `update` would do to one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub path: PathBuf,
+    pub owner: Owner,
+    pub action: Action,
+    /// Why, in a few words.
+    pub reason: String,
+    #[serde(skip)]
+    before: Option<String>,
+    #[serde(skip)]
+    after: Option<String>,
+}
+
+/// What happens to a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// A file that is new: written.
+    Create,
+    /// A tool's file that the user had not edited: rewritten.
+    Update,
+    /// A tool's file that the user edited: the edit and the template's change, merged.
+    Merge,
+    /// A tool's file whose edit and template change overlap: written with conflict markers.
+    Conflict,
+    /// A tool's file edited by hand, with no template change: left as it is, and recorded.
+    Accept,
+    /// A tool's file that the templates no longer write: removed.
+    Remove,
+}
+
+impl Action {
+    /// The verb of the progress line, right-aligned as cargo prints them.
+    fn verb(self) -> &'static str {
+        match self {
+            Action::Create => "Created",
+            Action::Update => "Updated",
+            Action::Merge => "Merged",
+            Action::Conflict => "Conflict",
+            Action::Accept => "Kept",
+            Action::Remove => "Removed",
+        }
+    }
+}
+
+/// Everything `update` would do.
+#[derive(Debug)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+    /// What the user should know that is not a change to a file: RPCs that are gone, files
+    /// left in place.
+    pub notes: Vec<String>,
+    /// The record and bases as they are on disk, and as they will be.
+    bookkeeping: Vec<Op>,
+    pub from_version: String,
+}
+
+impl Plan {
+    fn conflicts(&self) -> Vec<PathBuf> {
+        self.changes
+            .iter()
+            .filter(|change| change.action == Action::Conflict)
+            .map(|change| change.path.clone())
+            .collect()
+    }
+}
+
+/// `grpc-scaffold update DIR`.
+pub fn run(dir: &Path, dry_run: bool, out: &mut dyn io::Write) -> Result<()> {
+    let plan = plan(dir)?;
+    for note in &plan.notes {
+        writeln!(out, "note: {note}").map_err(stdout)?;
+    }
+    if dry_run {
+        for change in &plan.changes {
+            let before = change.before.as_deref().unwrap_or_default();
+            let after = change.after.as_deref().unwrap_or(before);
+            let path = change.path.to_string_lossy();
+            write!(out, "{}", merge::unified_diff(&path, before, after)).map_err(stdout)?;
+        }
+        writeln!(
+            out,
+            "{} {} would change; dry run: nothing written",
+            plan.changes.len(),
+            files(plan.changes.len())
+        )
+        .map_err(stdout)?;
+        return Ok(());
+    }
+
+    let mut ops: Vec<Op> = plan
+        .changes
+        .iter()
+        .filter_map(|change| match (&change.after, change.action) {
+            (_, Action::Remove) => Some(Op::Remove(change.path.clone())),
+            (Some(after), _) if change.before.as_ref() != Some(after) => {
+                Some(Op::Write(change.path.clone(), after.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    ops.extend(plan.bookkeeping.iter().cloned());
+    write::apply(dir, &ops)?;
+
+    for change in &plan.changes {
+        writeln!(
+            out,
+            "{:>12} {} ({})",
+            change.action.verb(),
+            change.path.display(),
+            change.reason
+        )
+        .map_err(stdout)?;
+    }
+    writeln!(
+        out,
+        "{:>12} `{}` from grpc-scaffold {} to {}: {} {} changed",
+        "Updated",
+        dir.display(),
+        plan.from_version,
+        env!("CARGO_PKG_VERSION"),
+        plan.changes.len(),
+        files(plan.changes.len()),
+    )
+    .map_err(stdout)?;
+    let conflicts = plan.conflicts();
+    if conflicts.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Conflicts { paths: conflicts })
+    }
+}
+
+/// `grpc-scaffold check DIR`.
+pub fn check(dir: &Path, json: bool, out: &mut dyn io::Write) -> Result<()> {
+    let plan = plan(dir)?;
+    if json {
+        let report = serde_json::json!({
+            "up_to_date": plan.changes.is_empty(),
+            "files": plan.changes,
+            "notes": plan.notes,
+        });
+        writeln!(out, "{report:#}").map_err(stdout)?;
+    } else {
+        for change in &plan.changes {
+            writeln!(out, "{}: {}", change.path.display(), change.reason).map_err(stdout)?;
+        }
+        for note in &plan.notes {
+            writeln!(out, "note: {note}").map_err(stdout)?;
+        }
+    }
+    if plan.changes.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Stale {
+            count: plan.changes.len(),
+        })
+    }
+}
+
+fn files(count: usize) -> &'static str {
+    if count == 1 {
+        "file"
+    } else {
+        "files"
+    }
+}
+
+/// Decide what `update` would do to the project at `dir`, touching nothing.
+pub fn plan(dir: &Path) -> Result<Plan> {
+    let record = Record::read(dir)?.ok_or_else(|| Error::RecordMissing { dir: dir.into() })?;
+    check_version(&record)?;
+    let kind = record.kind()?;
+    let mut options = Options::new(&record.name, kind)?;
+    dir.clone_into(&mut options.destination);
+
+    let templates = templates::load(kind)?;
+    let renderer = Renderer::new(&templates)?;
+    let mut project = Project::new(&options, &templates.manifest, templates.versions.clone());
+    let mut owners = Owners::new();
+    let mut decider = Decider {
+        dir,
+        record: &record,
+        changes: Vec::new(),
+        notes: Vec::new(),
+        next: Record::new(kind, &record.name, Vec::new()),
+        bases: Files::new(),
+    };
+
+    // The protos first: the tool's are merged like any of its files, the user's are read as
+    // they are, and together they make the model that everything else is rendered from.
+    let mut protos = if kind == Kind::Custom {
+        Files::new()
+    } else {
+        renderer.protos(&project, &mut owners)?
+    };
+    let mut compiled = Files::new();
+    for (path, rendered) in &protos {
+        let owner = decider.owner(path, &owners);
+        if let Some(contents) = decider.decide(path, owner, Some(rendered))? {
+            compiled.insert(path.clone(), contents);
+        }
+    }
+    for (path, contents) in read_protos(dir)? {
+        if let std::collections::btree_map::Entry::Vacant(vacant) = protos.entry(path.clone()) {
+            let owner = decider.owner(&path, &owners);
+            decider.decide(&path, owner, Some(&contents))?;
+            owners.insert(path.clone(), owner);
+            compiled.insert(path, contents.clone());
+            vacant.insert(contents);
+        }
+    }
+    project.api = proto::compile_project(&compiled)?;
+
+    let code = render_code(&templates, &renderer, &project, &mut owners)?;
+    for (path, rendered) in &code {
+        let owner = decider.owner(path, &owners);
+        decider.decide(path, owner, Some(rendered))?;
+    }
+    let gone: Vec<(PathBuf, Owner)> = record
+        .files
+        .iter()
+        .map(|(path, entry)| (PathBuf::from(path), entry.owner))
+        .filter(|(path, _)| !code.contains_key(path) && !protos.contains_key(path))
+        .collect();
+    for (path, owner) in gone {
+        decider.decide(&path, owner, None)?;
+    }
+
+    let rpcs = project.api.rpcs();
+    decider.note_rpcs(&record.rpcs, &rpcs, &project);
+    decider.next.rpcs = rpcs;
+    let bookkeeping = bookkeeping(dir, &decider.next, &decider.bases)?;
+    Ok(Plan {
+        changes: decider.changes,
+        notes: decider.notes,
+        bookkeeping,
+        from_version: record.grpc_scaffold,
+    })
+}
+
+fn check_version(record: &Record) -> Result<()> {
+    let running = semver::Version::parse(env!("CARGO_PKG_VERSION")).expect("a valid version");
+    let recorded =
+        semver::Version::parse(&record.grpc_scaffold).map_err(|err| Error::RecordInvalid {
+            path: PathBuf::from(record::RECORD),
+            reason: format!("`grpc-scaffold = \"{}\"`: {err}", record.grpc_scaffold),
+        })?;
+    if recorded > running {
+        return Err(Error::RecordNewer {
+            recorded: recorded.to_string(),
+            running: running.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Every `.proto` under the project's `proto/`, by its path from the project root.
+fn read_protos(dir: &Path) -> Result<Files> {
+    let mut files = Files::new();
+    let mut pending = vec![dir.join(proto::PROTO_ROOT)];
+    while let Some(next) = pending.pop() {
+        let entries = match fs::read_dir(&next) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+            Err(err) => return Err(Error::io("read", &next, err)),
+        };
+        for entry in entries {
+            let path = entry.map_err(|err| Error::io("read", &next, err))?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "proto") {
+                let contents = fs::read_to_string(&path).map_err(|source| Error::ProtoFile {
+                    path: path.clone(),
+                    source,
+                })?;
+                let relative = path.strip_prefix(dir).unwrap_or(&path).to_owned();
+                files.insert(relative, contents);
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// The writes and removals that bring the record and the bases on disk to `next` and `bases`.
+fn bookkeeping(dir: &Path, next: &Record, bases: &Files) -> Result<Vec<Op>> {
+    let mut ops = Vec::new();
+    let wanted = next.files(bases);
+    for (path, contents) in &wanted {
+        if record::read_optional(&dir.join(path))?.as_ref() != Some(contents) {
+            ops.push(Op::Write(path.clone(), contents.clone()));
+        }
+    }
+    let mut pending = vec![dir.join(record::BASE)];
+    while let Some(next) = pending.pop() {
+        let Ok(entries) = fs::read_dir(&next) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Ok(relative) = path.strip_prefix(dir) {
+                if !wanted.contains_key(relative) {
+                    ops.push(Op::Remove(relative.to_owned()));
+                }
+            }
+        }
+    }
+    Ok(ops)
+}
+
+/// Decides file by file, gathering the changes, the notes and the next record.
+struct Decider<'a> {
+    dir: &'a Path,
+    record: &'a Record,
+    changes: Vec<Change>,
+    notes: Vec<String>,
+    next: Record,
+    /// The base of every tool's file, as this grpc-scaffold generates it.
+    bases: Files,
+}
+
+impl Decider<'_> {
+    /// The record's word on who owns `path`, or else the templates'.
+    fn owner(&self, path: &Path, owners: &Owners) -> Owner {
+        self.record
+            .entry(path)
+            .map(|entry| entry.owner)
+            .or_else(|| owners.get(path).copied())
+            .unwrap_or(Owner::User)
+    }
+
+    /// Decide `path`, which the templates now render as `rendered` (or no longer render), and
+    /// return what the file will hold.
+    fn decide(
+        &mut self,
+        path: &Path,
+        owner: Owner,
+        rendered: Option<&str>,
+    ) -> Result<Option<String>> {
+        let disk = record::read_optional(&self.dir.join(path))?;
+        let entry = self.record.entry(path).cloned();
+        let shown = path.display();
+        let change = |action, reason: &str, after: Option<&str>| Change {
+            path: path.to_owned(),
+            owner,
+            action,
+            reason: reason.to_owned(),
+            before: disk.clone(),
+            after: after.map(str::to_owned),
+        };
+
+        let Some(new) = rendered else {
+            // The templates no longer write this file.
+            match (&disk, owner) {
+                (Some(disk), Owner::Tool) if entry.as_ref().is_some_and(|e| e.matches(disk)) => {
+                    self.changes
+                        .push(change(Action::Remove, "no longer generated", None));
+                }
+                (Some(_), _) => self.notes.push(format!(
+                    "`{shown}` is no longer generated; it is yours now, left as it is"
+                )),
+                (None, _) => {}
+            }
+            return Ok(None);
+        };
+
+        let (after, recorded) = match (owner, &entry, disk.as_deref()) {
+            // Deleted by the user: it stays deleted.
+            (_, Some(entry), None) => {
+                self.next.keep(path, entry.clone());
+                if owner == Owner::Tool {
+                    self.bases.insert(path.to_owned(), new.to_owned());
+                }
+                return Ok(None);
+            }
+            (Owner::User, None, None) => {
+                let reason = "new, and yours from now on";
+                self.changes.push(change(Action::Create, reason, Some(new)));
+                (new.to_owned(), new.to_owned())
+            }
+            (Owner::User, None, Some(disk)) => {
+                if disk != new {
+                    self.notes.push(format!(
+                        "`{shown}` is new in the templates, but a file of yours is there: left as it is"
+                    ));
+                }
+                (disk.to_owned(), disk.to_owned())
+            }
+            (Owner::User, Some(entry), Some(disk)) => {
+                self.next.keep(path, entry.clone());
+                return Ok(Some(disk.to_owned()));
+            }
+            (Owner::Tool, None, None) => {
+                self.changes
+                    .push(change(Action::Create, "new in the templates", Some(new)));
+                (new.to_owned(), new.to_owned())
+            }
+            (Owner::Tool, entry, Some(disk)) => {
+                let base = record::read_base(self.dir, path)?.or_else(|| {
+                    entry
+                        .as_ref()
+                        .filter(|entry| entry.matches(disk))
+                        .map(|_| disk.to_owned())
+                });
+                let edited = entry.as_ref().is_none_or(|entry| !entry.matches(disk));
+                let decided = decide_tool(base.as_deref().unwrap_or(""), disk, new, edited);
+                if let Some((action, reason)) = decided.change {
+                    self.changes
+                        .push(change(action, reason, Some(&decided.contents)));
+                }
+                (decided.contents, decided.recorded)
+            }
+        };
+        if owner == Owner::Tool {
+            self.bases.insert(path.to_owned(), new.to_owned());
+        }
+        self.next.insert(path, owner, &recorded);
+        Ok(Some(after))
+    }
+
+    /// Say which RPCs are gone from the protos, and which are new.
+    fn note_rpcs(&mut self, before: &[String], after: &[String], project: &Project) {
+        let before: BTreeSet<&String> = before.iter().collect();
+        let after_set: BTreeSet<&String> = after.iter().collect();
+        let files: BTreeMap<&str, String> = project
+            .api
+            .services
+            .iter()
+            .map(|service| {
+                let file = format!("src/services/{}.rs", service.file_name);
+                (service.full_name.as_str(), file)
+            })
+            .collect();
+        let service_of = |rpc: &str| {
+            rpc.trim_start_matches('/')
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let custom = project.kind == Kind::Custom.id();
+        for rpc in before.difference(&after_set) {
+            let service = service_of(rpc);
+            match files.get(service.as_str()) {
+                Some(file) if custom => self.notes.push(format!(
+                    "`{rpc}` is gone from the protos; if `{file}` has a handler for it, delete it: the build names it until you do"
+                )),
+                Some(_) => self.notes.push(format!(
+                    "`{rpc}` is gone from the protos; delete its handler, if you wrote one: the build names it until you do"
+                )),
+                None => self.notes.push(format!(
+                    "`{rpc}` is gone from the protos, with its service `{service}`"
+                )),
+            }
+        }
+        if before.is_empty() {
+            return;
+        }
+        for rpc in after_set.difference(&before) {
+            let service = service_of(rpc);
+            if let Some(file) = files.get(service.as_str()).filter(|_| custom) {
+                self.notes.push(format!(
+                    "`{rpc}` is new: it answers UNIMPLEMENTED until you write its handler in `{file}`"
+                ));
+            } else {
+                self.notes.push(format!(
+                    "`{rpc}` is new: it answers UNIMPLEMENTED until you write its handler"
+                ));
+            }
+        }
+    }
+}
+
+/// The decision on one of the tool's files.
+struct Decided {
+    /// What the file will hold.
+    contents: String,
+    /// What the record notes as written.
+    recorded: String,
+    change: Option<(Action, &'static str)>,
+}
+
+/// Decide one of the tool's files from its `base`, its contents on `disk` and the `new`
+/// rendering; `edited` says whether the disk differs from what was last written.
+fn decide_tool(base: &str, disk: &str, new: &str, edited: bool) -> Decided {
+    let decided = |contents: &str, change| Decided {
+        contents: contents.to_owned(),
+        recorded: contents.to_owned(),
+        change,
+    };
+    if merge::has_conflict_markers(disk) {
+        return Decided {
+            contents: disk.to_owned(),
+            // Never recorded as written, so that `check` goes on failing until it is resolved.
+            recorded: String::new(),
+            change: Some((Action::Conflict, "has unresolved conflict markers")),
+        };
+    }
+    if disk == new {
+        return decided(disk, None);
+    }
+    if disk == base {
+        return decided(new, Some((Action::Update, "the template changed")));
+    }
+    match merge::merge(base, disk, new) {
+        Merged::Clean(merged) if merged == disk => {
+            let change = edited.then_some((Action::Accept, "edited by hand since the last update"));
+            decided(disk, change)
+        }
+        Merged::Clean(merged) => decided(
+            &merged,
+            Some((Action::Merge, "the template changed; your edits are kept")),
+        ),
+        Merged::Conflict(conflicted) => Decided {
+            contents: conflicted,
+            recorded: String::new(),
+            change: Some((
+                Action::Conflict,
+                "your edits and the template's changes overlap",
+            )),
+        },
+    }
+}
