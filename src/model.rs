@@ -81,8 +81,6 @@ pub struct Api {
     /// The proto files, relative to `proto/`, in dependency order.
     pub files: Vec<String>,
     pub services: Vec<Service>,
-    /// Whether any method streams its replies, so that the shared stream type is needed.
-    pub streams_replies: bool,
 }
 
 impl Api {
@@ -143,6 +141,4 @@ pub struct Method {
     pub default_input: String,
     pub client_streaming: bool,
     pub server_streaming: bool,
-    /// The associated type tonic declares for a server-streaming method: `SayHelloStream`.
-    pub stream_type: Option<String>,
 }

@@ -152,11 +152,6 @@ pub fn client_module(service: &str) -> String {
     format!("{}_client", tonic_snake(&rust_camel(service)))
 }
 
-/// tonic's associated stream type of a server-streaming method: `GetURL` -> `GetURLStream`.
-pub fn stream_type(method: &str) -> String {
-    format!("{method}Stream")
-}
-
 /// tonic's own snake case, applied to prost's camel-case service name: every uppercase letter
 /// starts a new word.
 fn tonic_snake(name: &str) -> String {
@@ -198,7 +193,6 @@ mod tests {
             assert_eq!(server_module(service), server, "{service}");
             assert_eq!(client_module(service), client, "{service}");
         }
-        assert_eq!(stream_type("GetURL"), "GetURLStream");
     }
 
     #[test]

@@ -187,15 +187,7 @@ fn to_api(pool: &DescriptorPool, files: Vec<String>) -> Result<Api> {
         .map(|service| to_service(&service))
         .collect();
     name_modules(&mut services)?;
-    let streams_replies = services
-        .iter()
-        .flat_map(|service| &service.methods)
-        .any(|method| method.server_streaming);
-    Ok(Api {
-        files,
-        services,
-        streams_replies,
-    })
+    Ok(Api { files, services })
 }
 
 /// Google's wrapper types become Rust primitives in prost, which tonic cannot take as a whole
@@ -354,9 +346,6 @@ fn to_method(method: &MethodDescriptor) -> Method {
         output_type: rust_type(&method.output()),
         client_streaming: method.is_client_streaming(),
         server_streaming: method.is_server_streaming(),
-        stream_type: method
-            .is_server_streaming()
-            .then(|| naming::stream_type(method.name())),
     }
 }
 
@@ -416,7 +405,6 @@ mod tests {
         };
         assert_eq!(get_url.rust_name, "get_url");
         assert_eq!(get_url.path, "/x.v1.HTTPService/GetURL");
-        assert_eq!(get_url.stream_type.as_deref(), Some("GetURLStream"));
         assert_eq!(
             (get_url.input_type.as_str(), get_url.output_type.as_str()),
             ("()", "proto::x::v1::Reply")

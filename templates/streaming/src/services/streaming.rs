@@ -2,7 +2,6 @@
 //! metadata, then stream its greetings, paced by a timer. A stream costs no thread: thousands
 //! run at once, and one whose client goes away is dropped, and stops, at once.
 
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -10,7 +9,8 @@ use std::time::Duration;
 use jsonwebtoken::Algorithm;
 use serde_json::Value;
 use tokio::time::MissedTickBehavior;
-use tokio_stream::{Stream, StreamExt as _};
+use tokio_stream::StreamExt as _;
+use tonic::codegen::BoxStream;
 use tonic::{Request, Response, Status};
 
 use crate::auth::{TokenError, Verifier, excerpt};
@@ -100,12 +100,10 @@ impl Drop for ActiveStream {
 
 #[tonic::async_trait]
 impl StreamingService for Streaming {
-    type StreamDataStream = Pin<Box<dyn Stream<Item = Result<StreamResponse, Status>> + Send>>;
-
     async fn stream_data(
         &self,
         request: Request<StreamRequest>,
-    ) -> Result<Response<Self::StreamDataStream>, Status> {
+    ) -> Result<Response<BoxStream<StreamResponse>>, Status> {
         let user = self.authenticate(&request)?;
         let requested = request.into_inner().user_id;
         if !requested.is_empty() && requested != user {
