@@ -34,6 +34,10 @@ pub struct Project {
     pub bins: BTreeMap<String, String>,
     pub port: u16,
     pub limits: Limits,
+    /// The files the user owns, as the README names them: `src/services/<service>.rs`.
+    pub user_files: Vec<String>,
+    /// The version of grpc-scaffold that writes the project, for its CI to check it with.
+    pub scaffold_version: &'static str,
     /// Dependency versions of the generated project, from `templates/versions.toml`.
     pub versions: BTreeMap<String, String>,
     /// The compiled protos; empty until the proto stage has run.
@@ -58,6 +62,15 @@ impl Project {
                 .collect(),
             port: manifest.port,
             limits: manifest.limits,
+            user_files: manifest
+                .user
+                .iter()
+                .map(|path| {
+                    path.replace("__crate__", &crate_name)
+                        .replace("__service__", "<service>")
+                })
+                .collect(),
+            scaffold_version: env!("CARGO_PKG_VERSION"),
             versions,
             api: Api::default(),
             name: options.name.clone(),

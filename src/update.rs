@@ -87,6 +87,8 @@ pub struct Plan {
     /// The record and bases as they are on disk, and as they will be.
     bookkeeping: Vec<Op>,
     pub from_version: String,
+    pub name: String,
+    pub kind: Kind,
 }
 
 impl Plan {
@@ -108,17 +110,17 @@ pub fn run(dir: &Path, dry_run: bool, out: &mut dyn io::Write) -> Result<()> {
     if dry_run {
         for change in &plan.changes {
             let before = change.before.as_deref().unwrap_or_default();
-            let after = change.after.as_deref().unwrap_or(before);
-            let path = change.path.to_string_lossy();
-            write!(out, "{}", merge::unified_diff(&path, before, after)).map_err(stdout)?;
+            let after = match change.action {
+                Action::Remove => "",
+                _ => change.after.as_deref().unwrap_or(before),
+            };
+            if before != after {
+                let path = change.path.to_string_lossy();
+                write!(out, "{}", merge::unified_diff(&path, before, after)).map_err(stdout)?;
+            }
         }
-        writeln!(
-            out,
-            "{} {} would change; dry run: nothing written",
-            plan.changes.len(),
-            files(plan.changes.len())
-        )
-        .map_err(stdout)?;
+        report(out, &plan, "Would update")?;
+        writeln!(out, "dry run: nothing written").map_err(stdout)?;
         return Ok(());
     }
 
@@ -135,28 +137,7 @@ pub fn run(dir: &Path, dry_run: bool, out: &mut dyn io::Write) -> Result<()> {
         .collect();
     ops.extend(plan.bookkeeping.iter().cloned());
     write::apply(dir, &ops)?;
-
-    for change in &plan.changes {
-        writeln!(
-            out,
-            "{:>12} {} ({})",
-            change.action.verb(),
-            change.path.display(),
-            change.reason
-        )
-        .map_err(stdout)?;
-    }
-    writeln!(
-        out,
-        "{:>12} `{}` from grpc-scaffold {} to {}: {} {} changed",
-        "Updated",
-        dir.display(),
-        plan.from_version,
-        env!("CARGO_PKG_VERSION"),
-        plan.changes.len(),
-        files(plan.changes.len()),
-    )
-    .map_err(stdout)?;
+    report(out, &plan, "Updated")?;
     let conflicts = plan.conflicts();
     if conflicts.is_empty() {
         Ok(())
@@ -192,12 +173,24 @@ pub fn check(dir: &Path, json: bool, out: &mut dyn io::Write) -> Result<()> {
     }
 }
 
-fn files(count: usize) -> &'static str {
-    if count == 1 {
-        "file"
-    } else {
-        "files"
+/// A line per change, and one for the project.
+fn report(out: &mut dyn io::Write, plan: &Plan, verb: &str) -> Result<()> {
+    for change in &plan.changes {
+        let action = change.action.verb();
+        let path = change.path.display();
+        writeln!(out, "{action:>12} {path} ({})", change.reason).map_err(stdout)?;
     }
+    let count = plan.changes.len();
+    writeln!(
+        out,
+        "{verb:>12} `{}` ({}) from grpc-scaffold {} to {}: {count} {}",
+        plan.name,
+        plan.kind,
+        plan.from_version,
+        env!("CARGO_PKG_VERSION"),
+        if count == 1 { "file" } else { "files" },
+    )
+    .map_err(stdout)
 }
 
 /// Decide what `update` would do to the project at `dir`, touching nothing.
@@ -270,6 +263,8 @@ pub fn plan(dir: &Path) -> Result<Plan> {
         notes: decider.notes,
         bookkeeping,
         from_version: record.grpc_scaffold,
+        name: record.name,
+        kind,
     })
 }
 
