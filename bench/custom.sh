@@ -10,32 +10,8 @@ source bench/lib.sh
 runs=${1:-10}
 
 api="$runs_dir/api"
-mkdir -p "$api/large" "$api/small"
-{
-  echo 'syntax = "proto3";'
-  echo 'package large.common;'
-  echo 'message Page { uint32 size = 1; string token = 2; }'
-  echo 'message Item { string id = 1; map<string, string> labels = 2; Page page = 3; }'
-} >"$api/large/common.proto"
-shapes=("" "stream " "" "stream ")
-replies=("" "" "stream " "stream ")
-for file in $(seq 0 9); do
-  {
-    echo 'syntax = "proto3";'
-    echo "package large.v$file;"
-    echo 'import "common.proto";'
-    [ "$file" -gt 0 ] && echo "import \"api$((file - 1)).proto\";"
-    echo "message Request$file { string id = 1; large.common.Page page = 2; }"
-    for service in $(seq 0 4); do
-      echo "service Service${file}x$service {"
-      for rpc in $(seq 0 19); do
-        shape=$((rpc % 4))
-        echo "  rpc Call$rpc(${shapes[$shape]}Request$file) returns (${replies[$shape]}large.common.Item);"
-      done
-      echo "}"
-    done
-  } >"$api/large/api$file.proto"
-done
+large_api "$api/large"
+mkdir -p "$api/small"
 protos=()
 for file in $(seq 0 9); do protos+=(--proto "$api/large/api$file.proto"); done
 {

@@ -82,3 +82,34 @@ collect_rounds='
     return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
   }
 '
+
+# large_api DIR: writes the 50-services x 20-RPCs API into DIR: 10 files (api0.proto to
+# api9.proto) of 5 services each, every RPC shape, importing a shared file and each other.
+large_api() {
+  mkdir -p "$1"
+  {
+    echo 'syntax = "proto3";'
+    echo 'package large.common;'
+    echo 'message Page { uint32 size = 1; string token = 2; }'
+    echo 'message Item { string id = 1; map<string, string> labels = 2; Page page = 3; }'
+  } >"$1/common.proto"
+  local shapes=("" "stream " "" "stream ")
+  local replies=("" "" "stream " "stream ")
+  for file in $(seq 0 9); do
+    {
+      echo 'syntax = "proto3";'
+      echo "package large.v$file;"
+      echo 'import "common.proto";'
+      [ "$file" -gt 0 ] && echo "import \"api$((file - 1)).proto\";"
+      echo "message Request$file { string id = 1; large.common.Page page = 2; }"
+      for service in $(seq 0 4); do
+        echo "service Service${file}x$service {"
+        for rpc in $(seq 0 19); do
+          shape=$((rpc % 4))
+          echo "  rpc Call$rpc(${shapes[$shape]}Request$file) returns (${replies[$shape]}large.common.Item);"
+        done
+        echo "}"
+      done
+    } >"$1/api$file.proto"
+  done
+}

@@ -528,3 +528,33 @@ mod custom {
         );
     }
 }
+
+#[test]
+fn a_name_that_shadows_a_dependency_is_refused_with_a_suggestion() {
+    for (name, kind, dependency) in [
+        ("tonic", "basic", "tonic"),
+        ("tokio", "tyk", "tokio"),
+        ("serde", "extension", "serde"),
+        ("envoy-types", "ext-proc", "envoy-types"),
+        ("tonic-health", "streaming", "tonic-health"),
+    ] {
+        let dir = TempDir::new().unwrap();
+        let assert = cli()
+            .current_dir(dir.path())
+            .args(["new", name, "--kind", kind])
+            .assert()
+            .code(1);
+        assert_eq!(
+            stderr(&assert),
+            format!(
+                "error: invalid project name `{name}`: it is the name of the `{dependency}` crate, which the project depends on\n\
+                 help: a crate cannot depend on a crate of its own name; try `{name}-service`\n"
+            )
+        );
+        assert_eq!(
+            tree(dir.path()),
+            Vec::<PathBuf>::new(),
+            "{name}: nothing written"
+        );
+    }
+}

@@ -240,7 +240,7 @@ impl Drop for Server {
     }
 }
 
-fn grpcurl(address: SocketAddr, args: &[&str]) -> String {
+pub(crate) fn grpcurl(address: SocketAddr, args: &[&str]) -> String {
     let output = run(Command::new(tool("grpcurl"))
         .arg("-plaintext")
         .args(args.iter().take(args.len().saturating_sub(1)))

@@ -12,3 +12,4 @@ mod server_core;
 mod snapshots;
 mod support;
 mod tyk_gateway;
+mod update;

@@ -1,0 +1,575 @@
+//! `update` and `check`: the upgrade fixtures carried forward with every user edit, conflicts,
+//! a custom project following its protos through grpcurl, the generated CI's check, and a
+//! property test of the merge.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use grpc_scaffold::merge::{self, Merged};
+use proptest::prelude::*;
+use tempfile::TempDir;
+
+use crate::generated::{binary, cargo, grpcurl, Server};
+use crate::support::{cli, fixture, run, stderr, tool};
+
+/// A copy of the upgrade fixture of `kind`, a project that grpc-scaffold 0.1.0 generated and a
+/// user then edited.
+fn upgrade_fixture(kind: &str) -> (TempDir, PathBuf) {
+    let dir = TempDir::new().unwrap();
+    let project = dir.path().join(kind);
+    copy_tree(&fixture("upgrade").join(kind), &project);
+    (dir, project)
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn read(project: &Path, path: &str) -> String {
+    fs::read_to_string(project.join(path)).unwrap_or_else(|err| panic!("{path}: {err}"))
+}
+
+fn update(project: &Path) -> assert_cmd::assert::Assert {
+    cli().arg("update").arg(project).assert()
+}
+
+fn check(project: &Path) -> assert_cmd::assert::Assert {
+    cli().arg("check").arg(project).assert()
+}
+
+/// The edits that every fixture's user made to the tool's files.
+const TOOL_EDITS: &[(&str, &str)] = &[
+    (
+        "Cargo.toml",
+        "[package.metadata.team]\nowner = \"payments\"\n",
+    ),
+    (
+        "Dockerfile",
+        "LABEL org.opencontainers.image.vendor=\"Acme Payments\"\n",
+    ),
+    (".github/workflows/ci.yml", "  RUST_BACKTRACE: \"1\"\n"),
+];
+
+/// `update` brings the fixture of `kind` to this version, keeping every edit, its own code
+/// among them (`user_edit` in `user_file`); the project builds, its tests pass, and `check`
+/// then passes.
+fn upgrades(kind: &str, user_file: &str, user_edit: &str) {
+    let (_dir, project) = upgrade_fixture(kind);
+    let user_before = read(&project, user_file);
+    assert!(user_before.contains(user_edit), "the fixture has the edit");
+    check(&project).code(1);
+
+    let assert = update(&project).success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("Merged .github/workflows/ci.yml"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Updated .dockerignore"), "{stdout}");
+    assert!(stdout.contains("from grpc-scaffold 0.1.0 to"), "{stdout}");
+
+    for (path, edit) in TOOL_EDITS {
+        assert!(
+            read(&project, path).contains(edit),
+            "{kind}: {path} lost `{edit}`"
+        );
+    }
+    assert_eq!(
+        read(&project, user_file),
+        user_before,
+        "{kind}: {user_file} was touched"
+    );
+    let ci = read(&project, ".github/workflows/ci.yml");
+    assert!(ci.contains("- run: grpc-scaffold check"), "{ci}");
+    assert!(read(&project, ".dockerignore").contains(".grpc-scaffold/"));
+    assert!(read(&project, "grpc-scaffold.toml").contains(concat!(
+        "grpc-scaffold = \"",
+        env!("CARGO_PKG_VERSION"),
+        "\""
+    )));
+
+    check(&project).success();
+    run(&mut cargo(&project, &["test"]));
+}
+
+macro_rules! upgrade {
+    ($($name:ident: $kind:literal, $file:literal, $edit:literal;)*) => {$(
+        #[test]
+        fn $name() {
+            upgrades($kind, $file, $edit);
+        }
+    )*};
+}
+
+upgrade! {
+    basic_fixture_upgrades: "basic", "src/services/greeting.rs", "tracing::debug!(\"v1 greeting\");";
+    custom_fixture_upgrades: "custom", "src/services/catalog.rs", "let name = format!(\"item {id}\");";
+    extension_fixture_upgrades: "extension", "src/process.rs", "\"ping\" => Ok(()),";
+    streaming_fixture_upgrades: "streaming", "src/services/streaming.rs", "\"stream requested\"";
+    tyk_fixture_upgrades: "tyk", "src/hooks.rs", ".pre(\"MyRegionMiddleware\", tag_region)";
+    ext_proc_fixture_upgrades: "ext-proc", "src/callout.rs", ".add_header(\"x-team\", \"payments\")";
+    ext_proc_l4_fixture_upgrades: "ext-proc-l4", "src/callout.rs", "callout_read_bytes_total";
+}
+
+/// Every file below `dir`, with its contents, leaving out `skip`.
+fn snapshot(dir: &Path, skip: &[&str]) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(next) = pending.pop() {
+        for entry in fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            let relative = path.strip_prefix(dir).unwrap().to_owned();
+            if path.is_dir() {
+                pending.push(path);
+            } else if !skip.iter().any(|s| relative == Path::new(s)) {
+                files.push((relative, fs::read(&path).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn an_overlapping_edit_gets_conflict_markers_and_nothing_else_changes() {
+    // The same fixture twice: one where the user also added a job where the template adds one.
+    let (_a, plain) = upgrade_fixture("basic");
+    let (_b, edited) = upgrade_fixture("basic");
+    let ci = ".github/workflows/ci.yml";
+    let mut text = read(&edited, ci);
+    text.push_str("\n  audit:\n    runs-on: ubuntu-latest\n    steps:\n      - run: cargo audit\n");
+    fs::write(edited.join(ci), &text).unwrap();
+
+    update(&plain).success();
+    let assert = update(&edited).code(1);
+    assert_eq!(
+        stderr(&assert),
+        "error: 1 file has conflicting changes: `.github/workflows/ci.yml`\n\
+         help: resolve the `<<<<<<<` markers (keep your lines, the template's, or both), then run `grpc-scaffold check`\n"
+    );
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("Conflict .github/workflows/ci.yml"),
+        "{stdout}"
+    );
+
+    let merged = read(&edited, ci);
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(merged.contains("<<<<<<< yours\n\n  audit:\n"), "{merged}");
+    assert!(
+        merged.contains("=======\n\n  # The files that grpc-scaffold owns"),
+        "{merged}"
+    );
+    assert!(
+        merged.ends_with(&format!(
+            "- run: grpc-scaffold check\n>>>>>>> grpc-scaffold {version}\n"
+        )),
+        "{merged}"
+    );
+    assert!(
+        merged.contains("  RUST_BACKTRACE: \"1\"\n"),
+        "the user's earlier edit is kept"
+    );
+    assert!(!edited.join(format!("{ci}.rej")).exists());
+
+    // Every other file is just as an update without the overlap leaves it.
+    let skip = [ci, "grpc-scaffold.toml"];
+    assert!(
+        snapshot(&plain, &skip) == snapshot(&edited, &skip),
+        "other files differ"
+    );
+
+    // Until the markers are resolved, `check` fails; once they are, it passes.
+    let assert = check(&edited).code(1);
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains(".github/workflows/ci.yml: has unresolved conflict markers"),
+        "{stdout}"
+    );
+    let resolved: String = merged
+        .lines()
+        .filter(|line| {
+            !["<<<<<<<", "=======", ">>>>>>>"]
+                .iter()
+                .any(|m| line.starts_with(m))
+        })
+        .flat_map(|line| [line, "\n"])
+        .collect();
+    fs::write(edited.join(ci), resolved).unwrap();
+    check(&edited).code(1);
+    update(&edited).success();
+    check(&edited).success();
+    assert!(read(&edited, ci).contains("cargo audit"));
+}
+
+#[test]
+fn deleted_files_stay_deleted_whoever_owns_them() {
+    let (_dir, project) = upgrade_fixture("tyk");
+    fs::remove_file(project.join("deploy/k8s/optional/hpa.yaml")).unwrap();
+    fs::remove_file(project.join("testdata/event.json")).unwrap();
+    update(&project).success();
+    assert!(!project.join("deploy/k8s/optional/hpa.yaml").exists());
+    assert!(!project.join("testdata/event.json").exists());
+    check(&project).success();
+}
+
+#[test]
+fn dry_run_prints_a_diff_and_writes_nothing() {
+    let (_dir, project) = upgrade_fixture("streaming");
+    let before = snapshot(&project, &[]);
+    let assert = cli()
+        .args(["update", "--dry-run"])
+        .arg(&project)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("--- a/.dockerignore\n+++ b/.dockerignore\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\n+.grpc-scaffold/\n"), "{stdout}");
+    assert!(
+        stdout.contains("+      - run: grpc-scaffold check\n"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("dry run: nothing written\n"), "{stdout}");
+    assert!(
+        snapshot(&project, &[]) == before,
+        "a dry run wrote something"
+    );
+}
+
+#[test]
+fn check_lists_each_file_and_why_as_text_and_json() {
+    let (_dir, project) = upgrade_fixture("ext-proc");
+    let assert = check(&project).code(1);
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains(".dockerignore: the template changed\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Dockerfile: edited by hand since the last update\n"),
+        "{stdout}"
+    );
+    assert!(stderr(&assert).starts_with(
+        "error: the project is out of date: `grpc-scaffold update` would change 4 files\n"
+    ));
+
+    let assert = cli()
+        .args(["check", "--format", "json"])
+        .arg(&project)
+        .assert()
+        .code(1);
+    let report: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(report["up_to_date"], false);
+    let files = report["files"].as_array().unwrap();
+    let dockerfile = files.iter().find(|f| f["path"] == "Dockerfile").unwrap();
+    assert_eq!(dockerfile["action"], "accept");
+    assert_eq!(dockerfile["owner"], "tool");
+    assert_eq!(files.len(), 4, "{report:#}");
+}
+
+#[test]
+fn update_refuses_a_project_without_a_record_or_from_a_newer_grpc_scaffold() {
+    let dir = TempDir::new().unwrap();
+    let assert = cli()
+        .args(["update"])
+        .current_dir(dir.path())
+        .assert()
+        .code(1);
+    assert_eq!(
+        stderr(&assert),
+        "error: `.` has no `grpc-scaffold.toml`: it was not generated by grpc-scaffold, or its record was deleted\n\
+         help: run this in the project's root directory; to start over, generate the project anew with `grpc-scaffold new NAME --force -o DIR`\n"
+    );
+
+    let (_dir, project) = upgrade_fixture("basic");
+    let record = read(&project, "grpc-scaffold.toml")
+        .replace("grpc-scaffold = \"0.1.0\"", "grpc-scaffold = \"99.0.0\"");
+    fs::write(project.join("grpc-scaffold.toml"), record).unwrap();
+    let before = snapshot(&project, &[]);
+    let assert = update(&project).code(1);
+    assert!(stderr(&assert).starts_with(&format!(
+        "error: the project was written by grpc-scaffold 99.0.0, which is newer than this one ({})\n\
+         help: install that version or a later one: `cargo install grpc-scaffold --version 99.0.0`\n",
+        env!("CARGO_PKG_VERSION")
+    )), "{}", stderr(&assert));
+    assert!(snapshot(&project, &[]) == before);
+}
+
+/// The generated CI runs `grpc-scaffold check`: its step, run as the workflow runs it, fails on
+/// a stale project and passes on a fresh one.
+#[test]
+fn the_generated_ci_check_fails_on_a_stale_project_and_passes_on_a_fresh_one() {
+    let dir = TempDir::new().unwrap();
+    cli()
+        .args(["new", "billing", "--kind", "basic"])
+        .current_dir(dir.path())
+        .assert()
+        .success();
+    let project = dir.path().join("billing");
+    let workflow = read(&project, ".github/workflows/ci.yml");
+    let step = workflow
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("- run: "))
+        .find(|command| command.starts_with("grpc-scaffold "))
+        .expect("the workflow runs grpc-scaffold");
+    assert!(workflow.contains(&format!(
+        "cargo install grpc-scaffold --version {} --locked",
+        env!("CARGO_PKG_VERSION")
+    )));
+    let bin = Path::new(env!("CARGO_BIN_EXE_grpc-scaffold"))
+        .parent()
+        .unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(bin.to_owned())
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let ci_step = || {
+        Command::new("sh")
+            .args(["-c", step])
+            .current_dir(&project)
+            .env("PATH", &path)
+            .output()
+            .unwrap()
+    };
+    assert!(ci_step().status.success(), "fresh: {:?}", ci_step());
+
+    let server = project.join("src/server.rs");
+    let mut text = fs::read_to_string(&server).unwrap();
+    text.push_str("\n// A quick fix, made by hand.\n");
+    fs::write(&server, text).unwrap();
+    let output = ci_step();
+    assert_eq!(output.status.code(), Some(1), "stale: {output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("src/server.rs: edited by hand"));
+}
+
+/// A custom project follows its protos: a new RPC of each shape and a new service in another
+/// package, one RPC removed. The new RPCs answer UNIMPLEMENTED through grpcurl, the new service
+/// is listed, the removed RPC is reported, and the user's handler still answers.
+#[test]
+fn custom_follows_its_protos() {
+    let dir = TempDir::new().unwrap();
+    let project = dir.path().join("catalog");
+    cli()
+        .args(["new", "upgrade-protos", "-I"])
+        .arg(fixture("catalog"))
+        .arg("--proto")
+        .arg(fixture("catalog/catalog/v1/catalog.proto"))
+        .arg("-o")
+        .arg(&project)
+        .assert()
+        .success();
+    // The user implements GetItem.
+    let service = project.join("src/services/catalog.rs");
+    let handler = read(&project, "src/services/catalog.rs")
+        .replace(
+            "use crate::proto::catalog::v1::catalog_server;",
+            "use crate::proto::catalog::v1::{GetItemRequest, Item, catalog_server};",
+        )
+        .replace(
+            "impl catalog_server::Catalog for Catalog {\n",
+            "impl catalog_server::Catalog for Catalog {\n    async fn get_item(\n        &self,\n        request: tonic::Request<GetItemRequest>,\n    ) -> Result<tonic::Response<Item>, tonic::Status> {\n        let id = request.into_inner().id;\n        Ok(tonic::Response::new(Item { name: format!(\"item {id}\"), id }))\n    }\n\n",
+        );
+    fs::write(&service, &handler).unwrap();
+    check(&project).success();
+
+    // An RPC of each shape in, RetireItem out, and a new service in another package.
+    let proto = project.join("proto/catalog/v1/catalog.proto");
+    let text = read(&project, "proto/catalog/v1/catalog.proto").replace(
+        "  rpc RetireItem(GetItemRequest) returns (Item);\n",
+        "  rpc Rename(Item) returns (Item);\n  rpc Watch(GetItemRequest) returns (stream Item);\n  rpc Import(stream Item) returns (ListItemsRequest);\n  rpc Sync(stream Item) returns (stream Item);\n",
+    );
+    fs::write(&proto, text).unwrap();
+    fs::create_dir_all(project.join("proto/stock/v1")).unwrap();
+    fs::write(
+        project.join("proto/stock/v1/stock.proto"),
+        "syntax = \"proto3\";\npackage stock.v1;\nimport \"catalog/v1/catalog.proto\";\n\
+         service Stock { rpc Count(catalog.v1.GetItemRequest) returns (Level); }\n\
+         message Level { uint32 units = 1; }\n",
+    )
+    .unwrap();
+
+    let assert = check(&project).code(1);
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("src/services/stock.rs: new, and yours from now on"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("src/services/mod.rs: the template changed"),
+        "{stdout}"
+    );
+
+    let assert = update(&project).success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("note: `/catalog.v1.Catalog/RetireItem` is gone from the protos; if `src/services/catalog.rs` has a handler for it, delete it"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("note: `/catalog.v1.Catalog/Sync` is new: it answers UNIMPLEMENTED until you write its handler in `src/services/catalog.rs`"), "{stdout}");
+    assert!(stdout.contains("Created src/services/stock.rs"), "{stdout}");
+    assert_eq!(
+        read(&project, "src/services/catalog.rs"),
+        handler,
+        "the user's file is theirs"
+    );
+    assert!(
+        read(&project, "tests/services.rs").contains("\"stock.v1.Stock\""),
+        "the tests follow the protos"
+    );
+    check(&project).success();
+
+    run(&mut cargo(&project, &["test"]));
+    assert_catalog_served();
+
+    // A changed signature is a compile error that names the method.
+    let text = read(&project, "proto/catalog/v1/catalog.proto").replace(
+        "rpc GetItem(GetItemRequest) returns (Item);",
+        "rpc GetItem(ListItemsRequest) returns (Item);",
+    );
+    fs::write(&proto, text).unwrap();
+    let output = cargo(&project, &["build", "--lib"]).output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("method `get_item` has an incompatible type for trait"),
+        "{stderr}"
+    );
+}
+
+/// The built `upgrade-protos` server serves the new service, answers the user's `GetItem`, and
+/// UNIMPLEMENTED for every new RPC; `RetireItem` is gone.
+fn assert_catalog_served() {
+    let server = Server::start(&binary("upgrade-protos-server"), &[]);
+    let listed = grpcurl(server.address, &["list"]);
+    for service in ["catalog.v1.Catalog", "stock.v1.Stock"] {
+        assert!(
+            listed.lines().any(|l| l == service),
+            "{service} missing:\n{listed}"
+        );
+    }
+    let reply = grpcurl(
+        server.address,
+        &["-d", r#"{"id":"42"}"#, "catalog.v1.Catalog/GetItem"],
+    );
+    assert!(reply.contains(r#""name": "item 42""#), "{reply}");
+    for method in [
+        "catalog.v1.Catalog/Rename",
+        "catalog.v1.Catalog/Watch",
+        "catalog.v1.Catalog/Import",
+        "catalog.v1.Catalog/Sync",
+        "stock.v1.Stock/Count",
+    ] {
+        let output = Command::new(tool("grpcurl"))
+            .args(["-plaintext", "-d", "{}"])
+            .arg(server.address.to_string())
+            .arg(method)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("Code: Unimplemented"), "{method}: {stderr}");
+    }
+    let output = Command::new(tool("grpcurl"))
+        .args(["-plaintext", "-d", "{}"])
+        .arg(server.address.to_string())
+        .arg("catalog.v1.Catalog/RetireItem")
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "RetireItem is gone");
+    let (status, logs) = server.terminate(Duration::from_secs(5));
+    assert!(status.success(), "exit status {status}\n{logs}");
+}
+
+/// A text of numbered lines, some edited by the user and some by the template.
+#[derive(Debug, Clone)]
+enum Edit {
+    Insert(usize, String),
+    Delete(usize),
+    Replace(usize, String),
+}
+
+fn apply(base: &[String], edits: &[Edit]) -> Vec<String> {
+    let mut lines = base.to_vec();
+    for edit in edits {
+        match edit {
+            Edit::Insert(at, line) => lines.insert(at % (lines.len() + 1), line.clone()),
+            Edit::Delete(at) if !lines.is_empty() => {
+                let at = at % lines.len();
+                lines.remove(at);
+            }
+            Edit::Replace(at, line) if !lines.is_empty() => {
+                let at = at % lines.len();
+                lines[at].clone_from(line);
+            }
+            _ => {}
+        }
+    }
+    lines
+}
+
+fn edits(tag: &'static str) -> impl Strategy<Value = Vec<Edit>> {
+    let line = (0..1000u32).prop_map(move |n| format!("{tag} line {n}"));
+    let edit = prop_oneof![
+        (any::<usize>(), line.clone()).prop_map(|(at, l)| Edit::Insert(at, l)),
+        any::<usize>().prop_map(Edit::Delete),
+        (any::<usize>(), line).prop_map(|(at, l)| Edit::Replace(at, l)),
+    ];
+    prop::collection::vec(edit, 0..6)
+}
+
+fn text(lines: &[String]) -> String {
+    lines
+        .iter()
+        .flat_map(|line| [line.as_str(), "\n"])
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// Random edits of the user and of the template never lose a line the user wrote, unless
+    /// the file says so with a conflict marker.
+    #[test]
+    fn a_merge_never_loses_a_user_line_without_a_conflict_marker(
+        base in prop::collection::vec("[a-c]{1,2}", 0..12),
+        yours in edits("yours"),
+        theirs in edits("template"),
+    ) {
+        let base: Vec<String> = base.into_iter().map(|l| format!("base {l}")).collect();
+        let user = apply(&base, &yours);
+        let template = apply(&base, &theirs);
+        let merged = merge::merge(&text(&base), &text(&user), &text(&template));
+        match merged {
+            Merged::Clean(merged) => {
+                let merged: Vec<&str> = merged.lines().collect();
+                for line in user.iter().filter(|line| line.starts_with("yours")) {
+                    prop_assert!(merged.contains(&line.as_str()), "lost `{}`: {:?}", line, merged);
+                }
+                for line in template.iter().filter(|line| line.starts_with("template")) {
+                    prop_assert!(merged.contains(&line.as_str()), "lost `{}`: {:?}", line, merged);
+                }
+            }
+            Merged::Conflict(merged) => {
+                prop_assert!(merge::has_conflict_markers(&merged));
+                let merged: Vec<&str> = merged.lines().collect();
+                for line in user.iter().filter(|line| line.starts_with("yours")) {
+                    prop_assert!(merged.contains(&line.as_str()), "lost `{}`: {:?}", line, merged);
+                }
+            }
+        }
+    }
+}
