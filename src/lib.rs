@@ -105,6 +105,8 @@ pub fn generate(options: &Options) -> Result<Generated> {
     } else {
         let protos = renderer.protos(&project, &mut owners)?;
         project.api = proto::compile(options.kind.id(), &protos)?;
+        let own = project.api.clone();
+        project.api.mark_bundled(&own);
         protos
     };
     files.extend(render_code(&templates, &renderer, &project, &mut owners)?);
@@ -126,7 +128,9 @@ fn render_code(
     owners: &mut Owners,
 ) -> Result<Files> {
     let mut code = renderer.rest(project, owners)?;
-    if templates.manifest.rustfmt {
+    // Code made of the user's names: a custom kind's, or a service added to a kind's protos.
+    let users_names = project.api.services.iter().any(|service| !service.bundled);
+    if templates.manifest.rustfmt || users_names {
         format::rust_files(&mut code);
     }
     Ok(code)

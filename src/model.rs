@@ -97,6 +97,16 @@ pub struct Api {
 }
 
 impl Api {
+    /// Mark the services that the kind's own protos define, by their full names.
+    pub fn mark_bundled(&mut self, bundled: &Api) {
+        for service in &mut self.services {
+            service.bundled = bundled
+                .services
+                .iter()
+                .any(|own| own.full_name == service.full_name);
+        }
+    }
+
     /// The HTTP/2 path of every RPC: `/billing.greeting.v1.GreetingService/SayHello`.
     pub fn rpcs(&self) -> Vec<String> {
         self.services
@@ -129,6 +139,9 @@ pub struct Service {
     pub client_type: String,
     /// The trait the user implements: `GreetingService`.
     pub trait_name: String,
+    /// Whether the kind's own protos define it, so that the kind's templates serve it by hand;
+    /// every other service gets a module of its own, and a generic registration.
+    pub bundled: bool,
     /// Whether a method uses the crate's own messages (rather than only `()` and Google's
     /// well-known types).
     pub uses_proto: bool,

@@ -303,6 +303,7 @@ fn to_service(service: &ServiceDescriptor) -> Service {
     let trait_name = naming::rust_camel(&name);
     let methods: Vec<Method> = service.methods().map(|method| to_method(&method)).collect();
     Service {
+        bundled: false,
         full_name: service.full_name().to_owned(),
         module_path,
         module_name: naming::rust_snake(&name),

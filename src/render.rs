@@ -74,7 +74,8 @@ impl<'a> Renderer<'a> {
             {
                 // One file per service, with `service` in the context.
                 let base = service_context()?;
-                for service in &project.api.services {
+                // The kind's own services are served by its own templates.
+                for service in project.api.services.iter().filter(|s| !s.bundled) {
                     let mut context = base.clone();
                     context.insert("service", service);
                     let path = output_path(template, project, &service.file_name);

@@ -216,11 +216,12 @@ pub fn plan(dir: &Path) -> Result<Plan> {
 
     // The protos first: the tool's are merged like any of its files, the user's are read as
     // they are, and together they make the model that everything else is rendered from.
-    let mut protos = if kind == Kind::Custom {
+    let protos_rendered = if kind == Kind::Custom {
         Files::new()
     } else {
         renderer.protos(&project, &mut owners)?
     };
+    let mut protos = protos_rendered.clone();
     let mut compiled = Files::new();
     for (path, rendered) in &protos {
         let owner = decider.owner(path, &owners);
@@ -238,6 +239,11 @@ pub fn plan(dir: &Path) -> Result<Plan> {
         }
     }
     project.api = proto::compile_project(&compiled)?;
+    if kind != Kind::Custom {
+        project
+            .api
+            .mark_bundled(&proto::compile(kind.id(), &protos_rendered)?);
+    }
 
     let code = render_code(&templates, &renderer, &project, &mut owners)?;
     for (path, rendered) in &code {

@@ -474,24 +474,28 @@ fn assert_catalog_served() {
         "catalog.v1.Catalog/Sync",
         "stock.v1.Stock/Count",
     ] {
-        let output = Command::new(tool("grpcurl"))
-            .args(["-plaintext", "-d", "{}"])
-            .arg(server.address.to_string())
-            .arg(method)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains("Code: Unimplemented"), "{method}: {stderr}");
+        let failed = call_failing(&server, method);
+        assert!(failed.contains("Code: Unimplemented"), "{method}: {failed}");
     }
+    let failed = call_failing(&server, "catalog.v1.Catalog/RetireItem");
+    assert!(
+        failed.contains("does not include a method named \"RetireItem\""),
+        "{failed}"
+    );
+    let (status, logs) = server.terminate(Duration::from_secs(5));
+    assert!(status.success(), "exit status {status}\n{logs}");
+}
+
+/// The standard error of a grpcurl call of `method` (with an empty message), which must fail.
+fn call_failing(server: &Server, method: &str) -> String {
     let output = Command::new(tool("grpcurl"))
         .args(["-plaintext", "-d", "{}"])
         .arg(server.address.to_string())
-        .arg("catalog.v1.Catalog/RetireItem")
+        .arg(method)
         .output()
         .unwrap();
-    assert!(!output.status.success(), "RetireItem is gone");
-    let (status, logs) = server.terminate(Duration::from_secs(5));
-    assert!(status.success(), "exit status {status}\n{logs}");
+    assert!(!output.status.success(), "{method} answered");
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// A text of numbered lines, some edited by the user and some by the template.
@@ -572,4 +576,65 @@ proptest! {
             }
         }
     }
+}
+
+/// A kind whose protos are the user's (here `basic`) serves a service added to them: `update`
+/// gives it a module of the user's and its registration, beside the kind's own services.
+#[test]
+fn a_service_added_to_a_kinds_protos_is_served() {
+    let dir = TempDir::new().unwrap();
+    let project = dir.path().join("ledger");
+    cli()
+        .args(["new", "extra-service", "--kind", "basic", "-o"])
+        .arg(&project)
+        .assert()
+        .success();
+    fs::create_dir_all(project.join("proto/billing/v1")).unwrap();
+    fs::write(
+        project.join("proto/billing/v1/billing.proto"),
+        "syntax = \"proto3\";\npackage billing.v1;\n\
+         service Invoices { rpc GetInvoice(InvoiceRequest) returns (Invoice); }\n\
+         message InvoiceRequest { string id = 1; }\nmessage Invoice { string id = 1; }\n",
+    )
+    .unwrap();
+
+    let assert = update(&project).success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("Created src/services/invoices.rs (new, and yours from now on)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Updated src/services/mod.rs (the template changed)"),
+        "{stdout}"
+    );
+    let registration = read(&project, "src/services/mod.rs");
+    assert!(registration.contains("pub mod invoices;"), "{registration}");
+    assert!(
+        registration.contains("InvoicesServer::new(invoices::Invoices)"),
+        "{registration}"
+    );
+    check(&project).success();
+
+    run(&mut cargo(&project, &["build", "--bins"]));
+    let server = Server::start(&binary("extra-service-server"), &[]);
+    let listed = grpcurl(server.address, &["list"]);
+    for service in [
+        "billing.v1.Invoices",
+        "extra_service.greeting.v1.GreetingService",
+    ] {
+        assert!(
+            listed.lines().any(|l| l == service),
+            "{service} missing:\n{listed}"
+        );
+    }
+    let hello = grpcurl(
+        server.address,
+        &["extra_service.greeting.v1.GreetingService/SayHello"],
+    );
+    assert!(hello.contains("Hello World"), "{hello}");
+    let failed = call_failing(&server, "billing.v1.Invoices/GetInvoice");
+    assert!(failed.contains("Code: Unimplemented"), "{failed}");
+    let (status, logs) = server.terminate(Duration::from_secs(5));
+    assert!(status.success(), "exit status {status}\n{logs}");
 }
