@@ -181,6 +181,15 @@ fn report(out: &mut dyn io::Write, plan: &Plan, verb: &str) -> Result<()> {
         writeln!(out, "{action:>12} {path} ({})", change.reason).map_err(stdout)?;
     }
     let count = plan.changes.len();
+    let running = env!("CARGO_PKG_VERSION");
+    if count == 0 && plan.from_version == running {
+        return writeln!(
+            out,
+            "{:>12} `{}` ({}) is up to date with grpc-scaffold {running}",
+            "Fresh", plan.name, plan.kind
+        )
+        .map_err(stdout);
+    }
     writeln!(
         out,
         "{verb:>12} `{}` ({}) from grpc-scaffold {} to {}: {count} {}",
