@@ -23,7 +23,8 @@ use tokio::sync::Semaphore;
 use tokio::time::Sleep;
 use tonic::body::Body;
 use tonic::codegen::Bytes;
-use tonic::codegen::http::{HeaderMap, Request, Response};
+use tonic::codegen::http::header::CONTENT_TYPE;
+use tonic::codegen::http::{HeaderMap, Request, Response, StatusCode};
 use tonic::{Code, Status};
 use tower::{Layer, Service};
 use tracing::{Instrument as _, Span};
@@ -269,6 +270,9 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let shared = Arc::clone(&self.shared);
         Box::pin(async move {
+            if !is_grpc(request.headers()) {
+                return Ok(unsupported_media_type());
+            }
             let path = request.uri().path();
             let metrics = shared.method(path);
             let exempt = EXEMPT.contains(&metrics.service.as_str());
@@ -314,6 +318,27 @@ where
             }
         })
     }
+}
+
+/// Whether the request says it is gRPC: `application/grpc`, or `application/grpc+<codec>`.
+fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("application/grpc"))
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['+', ';']))
+}
+
+/// What the gRPC spec asks of a server for any other content type: HTTP 415, which clients map
+/// to a status of their own. It is no call, so it is left out of the metrics.
+fn unsupported_media_type() -> Response<CallBody> {
+    let mut response = Status::internal("the content type is not application/grpc").into_http();
+    *response.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+    response.map(|body| CallBody {
+        inner: Some(body),
+        call: None,
+        deadline: None,
+    })
 }
 
 /// A trailers-only answer of `status`, which ends `call`.
@@ -554,7 +579,9 @@ mod tests {
         let mut service = layer.layer(Handler {
             dropped: Arc::clone(&dropped),
         });
-        let mut request = Request::builder().uri(path);
+        let mut request = Request::builder()
+            .uri(path)
+            .header(CONTENT_TYPE, "application/grpc");
         if let Some(timeout) = timeout {
             request = request.header("grpc-timeout", timeout);
         }
@@ -603,6 +630,38 @@ mod tests {
             call("/test.Svc/PanicLater", None).await,
             (Some(Code::Internal), true)
         );
+    }
+
+    #[tokio::test]
+    async fn what_is_not_grpc_gets_415_and_reaches_no_handler() {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let layer = CallsLayer::new(&["test.Svc"], None, 4);
+        let mut service = layer.layer(Handler {
+            dropped: Arc::clone(&dropped),
+        });
+        for content_type in [None, Some("text/plain"), Some("application/grpcx")] {
+            let mut request = Request::builder().uri("/test.Svc/Echo");
+            if let Some(content_type) = content_type {
+                request = request.header(CONTENT_TYPE, content_type);
+            }
+            let response = service
+                .call(request.body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "{content_type:?}"
+            );
+        }
+        assert!(!dropped.load(Ordering::SeqCst), "no handler ran");
+        for content_type in ["application/grpc", "application/grpc+proto"] {
+            let request = Request::builder().header(CONTENT_TYPE, content_type);
+            assert!(
+                is_grpc(request.body(()).unwrap().headers()),
+                "{content_type}"
+            );
+        }
     }
 
     #[test]
