@@ -191,6 +191,10 @@ impl Server {
         run(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
     }
 
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The process's peak resident memory, in bytes (`VmHWM`).
     pub(crate) fn peak_rss(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();

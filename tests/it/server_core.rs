@@ -111,12 +111,35 @@ fn known_calls_are_counted(kind: Kind) {
     assert!(status.success(), "exit status {status}\n{logs}");
 }
 
+/// What a broken or hostile client sends (`peers/hostile.py`): bytes that are not protobuf, a
+/// truncated message, a length prefix that lies, a compressed flag with no compression, a wrong
+/// content type, a `grpc-timeout` that does not parse and one of 1 ns, 64 KiB of metadata and
+/// 10,000 entries, a stream reset and a connection dropped mid-call, streams the client never
+/// reads, 5,000 idle connections, and a client that sends a byte a second. Each gets a status
+/// (or a closed stream or connection), a normal call then succeeds, and the server's memory is
+/// back within 10% of its level before; the server then drains and exits 0.
+fn hostile_traffic_is_answered_and_forgotten(kind: Kind) {
+    let server = serve(kind, &[]);
+    let output = run(peer("hostile.py", &["h2"])
+        .arg(server.address.to_string())
+        .arg(server.pid().to_string()));
+    // One line per fault, for the README's reliability table.
+    print!("{}", String::from_utf8_lossy(&output.stdout));
+    let (status, logs) = server.terminate(Duration::from_secs(10));
+    assert!(status.success(), "exit status {status}\n{logs}");
+}
+
 macro_rules! every_kind {
     ($($module:ident: $kind:expr,)*) => {$(
         mod $module {
             #[test]
             fn known_calls_are_counted_in_metrics() {
                 super::known_calls_are_counted($kind);
+            }
+
+            #[test]
+            fn hostile_traffic_is_answered_and_forgotten() {
+                super::hostile_traffic_is_answered_and_forgotten($kind);
             }
         }
     )*};
