@@ -121,6 +121,9 @@ pub enum Error {
     ImportNotFound {
         import: String,
         searched: Vec<PathBuf>,
+        /// protox's error, which points at the `import` line where it knows it.
+        #[related]
+        errors: Vec<protox::Error>,
     },
 
     /// A `--proto` file that defines no service.

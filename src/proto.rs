@@ -151,6 +151,7 @@ fn classify(path: &Path, includes: &[PathBuf], err: protox::Error) -> Error {
         return Error::ImportNotFound {
             import: import.to_owned(),
             searched: includes.to_vec(),
+            errors: vec![err],
         };
     }
     if message.ends_with("is not in any include path") {

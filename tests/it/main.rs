@@ -5,6 +5,7 @@
 mod cli;
 mod envoy;
 mod errors;
+mod fuzz;
 mod generated;
 mod http;
 mod jwt;
