@@ -1377,6 +1377,113 @@ mod envoy_live {
         );
     }
 
+    /// A callout that is slow, then one killed mid-request, then one restarted, through Envoy:
+    /// the slow one is waited for; the request in flight when it is killed fails at once with a
+    /// 5xx (the filter does not fail open), as do requests while it is down, and Envoy keeps
+    /// serving; back on its address, it is called again.
+    #[test]
+    fn a_slow_killed_and_restarted_callout_through_envoy() {
+        let dir = project(Kind::ExtProc);
+        run(&mut cargo(&dir, &["build", "--bins"]));
+        let (upstream, _received) = envoy::http_upstream();
+        let ports = ports(upstream);
+        let _envoy = start_envoy(Kind::ExtProc, &ports);
+        let send = move || envoy::request(ports.ingress, "GET", "/", &[], b"").unwrap();
+
+        let server = callout("demo-ext-proc-server", ports.ext_proc, "slow_lookup");
+        let started = Instant::now();
+        assert_eq!(send().status, 200);
+        assert!(started.elapsed() >= Duration::from_millis(1500), "not slow");
+
+        let pending = std::thread::spawn(move || {
+            let started = Instant::now();
+            (send(), started.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        drop(server); // SIGKILL, mid-lookup
+        let (answer, took) = pending.join().unwrap();
+        assert!(answer.status >= 500, "{answer:?}");
+        assert!(
+            took < Duration::from_secs(3),
+            "the killed callout's request took {took:?}"
+        );
+        let down = send();
+        assert!(down.status >= 500, "{down:?}");
+
+        let _server = callout("demo-ext-proc-server", ports.ext_proc, "basic");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let answer = send();
+            if answer.status == 200 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not called again after a restart: {answer:?}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The same for the network filter: a connection whose callout is killed is closed, not
+    /// left hanging, and once the callout is back, a new connection passes its bytes again.
+    #[test]
+    fn a_killed_and_restarted_tcp_callout_through_envoy() {
+        use std::io::{Read as _, Write as _};
+
+        let dir = project(Kind::ExtProcL4);
+        run(&mut cargo(&dir, &["build", "--bins"]));
+        let (upstream, received) = envoy::tcp_echo_upstream();
+        let ports = ports(upstream);
+        let _envoy = start_envoy(Kind::ExtProcL4, &ports);
+        let server = callout("demo-ext-proc-l4-server", ports.ext_proc, "basic");
+        let connect = || {
+            let client = std::net::TcpStream::connect(ports.ingress).unwrap();
+            client
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            client
+        };
+
+        let mut client = connect();
+        client.write_all(b"before\n").unwrap();
+        assert_eq!(envoy::next(&received), b"before\n");
+        drop(server); // SIGKILL, with the connection open
+        let _ = client.write_all(b"during\n");
+        let mut rest = Vec::new();
+        // Closed (or reset) by Envoy, not left waiting on a callout that is gone.
+        let started = Instant::now();
+        let closed = client.read_to_end(&mut rest);
+        assert!(
+            !closed
+                .as_ref()
+                .is_err_and(|err| err.kind() == std::io::ErrorKind::WouldBlock),
+            "the connection was left open: {closed:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "closed after {:?}",
+            started.elapsed()
+        );
+
+        let _server = callout("demo-ext-proc-l4-server", ports.ext_proc, "basic");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let mut client = connect();
+            if client.write_all(b"after\n").is_ok() {
+                if let Ok(chunk) = received.recv_timeout(Duration::from_secs(2)) {
+                    if chunk == b"after\n" {
+                        break;
+                    }
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no bytes pass after the callout restarts"
+            );
+        }
+    }
+
     /// `EXAMPLE=slow_lookup` through Envoy's network `ext_proc` filter, in front of a server-first
     /// upstream: the greeting reaches the client while the client's first bytes wait out the
     /// slow read, and those bytes still reach the upstream after it.
