@@ -1,6 +1,7 @@
 """What a broken or hostile client sends, against a generated server, over raw HTTP/2.
 
     hostile.py HOST:PORT PID
+    hostile.py HOST:PORT --once    (every fault once, unchecked: traffic for bench/soak.sh)
 
 Every fault runs once to warm the server up (5,000 idle connections four times, which is what
 it takes an allocator to reach the level it then keeps), then once measured. After each, a
@@ -46,6 +47,7 @@ class Conn:
 
     def __init__(self, address, window=None):
         self.sock = socket.create_connection(address, timeout=10)
+        self.closed = False
         config = h2.config.H2Configuration(
             client_side=True,
             header_encoding="utf-8",
@@ -61,9 +63,14 @@ class Conn:
         self.flush()
 
     def flush(self):
+        """Send what is pending; a server that closed the connection ends it, which `outcome`
+        then reports."""
         data = self.h2.data_to_send()
-        if data:
-            self.sock.sendall(data)
+        if data and not self.closed:
+            try:
+                self.sock.sendall(data)
+            except ConnectionError:
+                self.closed = True
 
     def open(self, headers=(), content_type="application/grpc", path=HEALTH):
         stream = self.h2.get_next_available_stream_id()
@@ -259,6 +266,10 @@ FAULTS = [
 def main():
     host, port = sys.argv[1].rsplit(":", 1)
     address = (host.strip("[]"), int(port))
+    if sys.argv[2] == "--once":
+        for fault in FAULTS:
+            fault(address)
+        return
     pid = int(sys.argv[2])
     failed = []
     warm_up = FAULTS + [idle_connections] * 3
