@@ -5,7 +5,6 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use hyper::header::CONTENT_TYPE;
 use hyper::server::conn::http1;
@@ -21,16 +20,6 @@ pub async fn serve(
     ready: Arc<AtomicBool>,
     metrics: Option<PrometheusHandle>,
 ) {
-    // Histograms keep their samples until upkeep folds them in; scrapes may be far apart.
-    if let Some(upkeep) = metrics.clone() {
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(5));
-            loop {
-                every.tick().await;
-                upkeep.run_upkeep();
-            }
-        });
-    }
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
