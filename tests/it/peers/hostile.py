@@ -6,8 +6,9 @@
 Every fault runs once to warm the server up (5,000 idle connections four times, which is what
 it takes an allocator to reach the level it then keeps), then once measured. After each, a
 health check on a new connection must succeed, and the server's resident memory must be back
-within 10% of its level before the fault: allocators keep the pages they freed, so growth
-shows as a level that keeps rising, not as pages that stay. Prints a JSON line per fault: its name, what the server answered, and
+within 10% of its level before the fault (or of the highest level the warm-up of that fault
+left, where that is higher): allocators keep the pages they freed, or give them back only now
+and then, so growth shows as a level that keeps rising, not as pages that stay. Prints a JSON line per fault: its name, what the server answered, and
 the RSS before and after (KiB). Exits 1, naming the fault, when one of the checks fails.
 """
 
@@ -273,6 +274,9 @@ def main():
     pid = int(sys.argv[2])
     failed = []
     warm_up = FAULTS + [idle_connections] * 3
+    # The highest level each fault left during the warm-up: an allocator that gives pages back
+    # only now and then (mimalloc) may be below it when a fault starts, and back at it after.
+    warm_level = {}
     for measured in (False, True):
         for fault in FAULTS if measured else warm_up:
             before = rss_kib(pid)
@@ -280,18 +284,21 @@ def main():
             normal = call(address)
             # An allocator may give pages back a little later: wait up to 5 s for it.
             after = rss_kib(pid)
+            level = max(before, warm_level.get(fault.__name__, 0))
             for _ in range(20):
-                if after <= before * 1.10:
+                if after <= level * 1.10:
                     break
                 time.sleep(0.25)
                 after = rss_kib(pid)
             if not measured:
+                warm_level[fault.__name__] = max(after, warm_level.get(fault.__name__, 0))
                 continue
             result = {
                 "fault": fault.__name__,
                 "outcome": outcome,
                 "then": normal,
                 "rss_before_kib": before,
+                "rss_warm_up_kib": warm_level.get(fault.__name__, 0),
                 "rss_after_kib": after,
             }
             print(json.dumps(result), flush=True)
@@ -299,8 +306,8 @@ def main():
                 failed.append(f"{fault.__name__}: unexpected answer `{outcome}`")
             if normal != "grpc-status 0":
                 failed.append(f"{fault.__name__}: the next call got `{normal}`")
-            if after > before * 1.10:
-                failed.append(f"{fault.__name__}: RSS grew from {before} to {after} KiB")
+            if after > level * 1.10:
+                failed.append(f"{fault.__name__}: RSS grew from {level} to {after} KiB")
     if failed:
         print("\n".join(failed), file=sys.stderr)
         sys.exit(1)
