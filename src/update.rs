@@ -302,25 +302,12 @@ fn check_version(record: &Record) -> Result<()> {
 /// Every `.proto` under the project's `proto/`, by its path from the project root.
 fn read_protos(dir: &Path) -> Result<Files> {
     let mut files = Files::new();
-    let mut pending = vec![dir.join(proto::PROTO_ROOT)];
-    while let Some(next) = pending.pop() {
-        let entries = match fs::read_dir(&next) {
-            Ok(entries) => entries,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-            Err(err) => return Err(Error::io("read", &next, err)),
-        };
-        for entry in entries {
-            let path = entry.map_err(|err| Error::io("read", &next, err))?.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.extension().is_some_and(|ext| ext == "proto") {
-                let contents = fs::read_to_string(&path).map_err(|source| Error::ProtoFile {
-                    path: path.clone(),
-                    source,
-                })?;
-                let relative = path.strip_prefix(dir).unwrap_or(&path).to_owned();
-                files.insert(relative, contents);
-            }
+    for relative in files_under(dir, Path::new(proto::PROTO_ROOT))? {
+        if relative.extension().is_some_and(|ext| ext == "proto") {
+            let path = dir.join(&relative);
+            let contents =
+                fs::read_to_string(&path).map_err(|source| Error::ProtoFile { path, source })?;
+            files.insert(relative, contents);
         }
     }
     Ok(files)
@@ -335,23 +322,34 @@ fn bookkeeping(dir: &Path, next: &Record, bases: &Files) -> Result<Vec<Op>> {
             ops.push(Op::Write(path.clone(), contents.clone()));
         }
     }
-    let mut pending = vec![dir.join(record::BASE)];
-    while let Some(next) = pending.pop() {
-        let Ok(entries) = fs::read_dir(&next) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if let Ok(relative) = path.strip_prefix(dir) {
-                if !wanted.contains_key(relative) {
-                    ops.push(Op::Remove(relative.to_owned()));
-                }
-            }
+    for relative in files_under(dir, Path::new(record::BASE))? {
+        if !wanted.contains_key(&relative) {
+            ops.push(Op::Remove(relative));
         }
     }
     Ok(ops)
+}
+
+/// Every file below `dir/folder`, by its path relative to `dir`; none where the folder is missing.
+fn files_under(dir: &Path, folder: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.join(folder)];
+    while let Some(next) = pending.pop() {
+        let entries = match fs::read_dir(&next) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+            Err(err) => return Err(Error::io("read", &next, err)),
+        };
+        for entry in entries {
+            let path = entry.map_err(|err| Error::io("read", &next, err))?.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Ok(relative) = path.strip_prefix(dir) {
+                files.push(relative.to_owned());
+            }
+        }
+    }
+    Ok(files)
 }
 
 /// Decides file by file, gathering the changes, the notes and the next record.
