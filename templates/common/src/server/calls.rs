@@ -5,11 +5,30 @@
 //!
 //! Metrics, by `grpc_service` and `grpc_method`: `grpc_server_started_total`,
 //! `grpc_server_handled_total` (also by `grpc_code`), `grpc_server_handling_seconds` (from the
-//! call to its last message) and `grpc_server_in_flight`.
+//! call to its last message) and `grpc_server_in_flight`. A call that ends without a status, its
+//! stream reset by the client or dropped by a timer, counts as `CANCELLED`.
+//!
+//! **Deadlines.** tonic's transport `Server` always adds a `grpc-timeout` timer of its own,
+//! outside this layer, that answers `CANCELLED` when it fires first (its `Server::timeout` does
+//! the same, and does not bound a response stream, so it does not fit either). This layer fixes
+//! the call's deadline in `call`, before tonic's timer starts, so its deadline is never the later
+//! of the two; and it reads the clock at every poll, before the handler is polled, so that a call
+//! first polled after its deadline answers `DEADLINE_EXCEEDED` at once, whatever the order in
+//! which the two timers fire. tonic polls this layer's future before its own timer.
+//!
+//! **The limit of calls at once** counts handlers, not open streams: a call holds its turn until
+//! its response headers go out, which for a streaming call is when its stream starts. A call that
+//! waits for a turn does so within its deadline; one that waits longer than the queue's maximum
+//! gets `RESOURCE_EXHAUSTED`, the code for an overloaded server, so that the client backs off
+//! rather than retries at once. tower's `GlobalConcurrencyLimitLayer` does not fit: it waits in
+//! `poll_ready`, outside any deadline and without a bound, and cannot let health checks through.
+//! Nor does tower-http's `CatchPanicLayer`, which catches a panic of the handler but not of its
+//! response stream; `CallBody` catches both.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
@@ -18,8 +37,8 @@ use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
 use http_body::Frame;
 use metrics::{Counter, Gauge, Histogram};
-use opentelemetry::propagation::Extractor;
-use tokio::sync::Semaphore;
+use opentelemetry_http::HeaderExtractor;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Sleep;
 use tonic::body::Body;
 use tonic::codegen::Bytes;
@@ -44,6 +63,17 @@ const EXEMPT: &[&str] = &[
 /// that a client cannot grow the metrics without bound by calling made-up methods.
 const MAX_METHODS: usize = 1000;
 
+/// The limits that every call is held to.
+#[derive(Debug, Clone, Copy)]
+pub struct CallLimits {
+    /// The longest a call may take, whatever the client's deadline; `None` for no maximum.
+    pub max_call: Option<Duration>,
+    /// Calls handled at once, over all connections.
+    pub max_concurrent: usize,
+    /// The longest a call waits for its turn before it gets `RESOURCE_EXHAUSTED`.
+    pub max_queue_wait: Duration,
+}
+
 /// The layer; cheap to clone, one per server.
 #[derive(Debug, Clone)]
 pub struct CallsLayer {
@@ -53,27 +83,22 @@ pub struct CallsLayer {
 #[derive(Debug)]
 struct Shared {
     services: Vec<&'static str>,
-    max_call: Option<Duration>,
+    limits: CallLimits,
     permits: Arc<Semaphore>,
     methods: RwLock<HashMap<String, Arc<MethodMetrics>>>,
     unknown: Arc<MethodMetrics>,
 }
 
 impl CallsLayer {
-    /// Calls to `services` (and health and reflection), each within `max_call` unless `None`, at
-    /// most `max_concurrent` at once.
-    pub fn new(
-        services: &[&'static str],
-        max_call: Option<Duration>,
-        max_concurrent: usize,
-    ) -> Self {
+    /// Calls to `services` (and health and reflection), held to `limits`.
+    pub fn new(services: &[&'static str], limits: CallLimits) -> Self {
         let mut services = services.to_vec();
         services.extend_from_slice(EXEMPT);
         Self {
             shared: Arc::new(Shared {
                 services,
-                max_call,
-                permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+                limits,
+                permits: Arc::new(Semaphore::new(limits.max_concurrent.max(1))),
                 methods: RwLock::default(),
                 unknown: Arc::new(MethodMetrics::new("unknown", "unknown")),
             }),
@@ -161,12 +186,13 @@ impl MethodMetrics {
     }
 }
 
-/// One call, from its start to its status.
+/// One call, from its start to its status; one dropped before its status counts as `CANCELLED`.
 struct Call {
     metrics: Arc<MethodMetrics>,
     started: Instant,
     /// The call's span, when traces are on; it ends with the call.
     span: Option<Span>,
+    finished: bool,
 }
 
 impl Call {
@@ -178,10 +204,15 @@ impl Call {
             metrics,
             started: Instant::now(),
             span,
+            finished: false,
         }
     }
 
-    fn finish(self, code: Code) {
+    /// Count the call as ended with `code`, once.
+    fn finish(&mut self, code: Code) {
+        if std::mem::replace(&mut self.finished, true) {
+            return;
+        }
         let elapsed = self.started.elapsed();
         if let Some(span) = &self.span {
             span.record("rpc.grpc.status_code", i32::from(code));
@@ -211,6 +242,13 @@ impl Call {
     }
 }
 
+impl Drop for Call {
+    fn drop(&mut self) {
+        // No status went out: the client reset the stream or went away, or a timer dropped it.
+        self.finish(Code::Cancelled);
+    }
+}
+
 /// The span of a call to `metrics`' method, a child of the `traceparent` in `headers` if any.
 fn server_span(metrics: &MethodMetrics, headers: &HeaderMap) -> Span {
     let span = tracing::info_span!(
@@ -224,24 +262,11 @@ fn server_span(metrics: &MethodMetrics, headers: &HeaderMap) -> Span {
         rpc.grpc.status_code = tracing::field::Empty,
     );
     let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
-        propagator.extract(&Headers(headers))
+        propagator.extract(&HeaderExtractor(headers))
     });
     // Fails only if no subscriber keeps OpenTelemetry contexts, and then no span is exported.
     let _ = span.set_parent(parent);
     span
-}
-
-/// Request headers, as the propagator reads them.
-struct Headers<'a>(&'a HeaderMap);
-
-impl Extractor for Headers<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|value| value.to_str().ok())
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(|name| name.as_str()).collect()
-    }
 }
 
 /// The service that [`CallsLayer`] wraps around the server's routes.
@@ -265,47 +290,39 @@ where
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
+        if !is_grpc(request.headers()) {
+            return Box::pin(async { Ok(unsupported_media_type()) });
+        }
+        // Here, not in the future: tonic starts its own timer once this returns.
+        let limits = self.shared.limits;
+        let deadline = deadline(request.headers(), limits.max_call).map(|d| Instant::now() + d);
+        let metrics = self.shared.method(request.uri().path());
+        let permits =
+            (!EXEMPT.contains(&metrics.service.as_str())).then(|| Arc::clone(&self.shared.permits));
+        let mut call = Call::start(metrics, request.headers());
+        let span = call.span.clone().unwrap_or_else(Span::none);
         // The clone that was made ready is the one to call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let shared = Arc::clone(&self.shared);
         Box::pin(async move {
-            if !is_grpc(request.headers()) {
-                return Ok(unsupported_media_type());
-            }
-            let path = request.uri().path();
-            let metrics = shared.method(path);
-            let exempt = EXEMPT.contains(&metrics.service.as_str());
-            let deadline = deadline(request.headers(), shared.max_call).map(|d| Instant::now() + d);
-            let call = Call::start(metrics, request.headers());
-            let span = call.span.clone().unwrap_or_else(Span::none);
-
-            let _permit = if exempt {
-                None
-            } else {
-                Some(Arc::clone(&shared.permits).acquire_owned().await)
-            };
             let handler = async {
-                match deadline {
-                    Some(deadline) => tokio::time::timeout_at(deadline.into(), inner.call(request))
-                        .await
-                        .ok(),
-                    None => Some(inner.call(request).await),
-                }
+                // Held until the response headers are ready.
+                let _turn = match permits {
+                    Some(permits) => Some(turn(permits, limits.max_queue_wait).await?),
+                    None => None,
+                };
+                Ok(inner.call(request).await)
             };
-            let handled = AssertUnwindSafe(handler.instrument(span))
+            let handled = AssertUnwindSafe(within(deadline, handler).instrument(span))
                 .catch_unwind()
                 .await;
-            match handled {
-                Ok(Some(Ok(response))) => Ok(CallBody::watch(response, call, deadline)),
-                Ok(Some(Err(err))) => {
+            match handled.map(|answer| answer.and_then(|handled| handled)) {
+                Ok(Ok(Ok(response))) => Ok(CallBody::watch(response, call, deadline)),
+                Ok(Ok(Err(err))) => {
                     call.finish(Code::Unknown);
                     Err(err)
                 }
-                Ok(None) => Ok(answer(
-                    call,
-                    Status::deadline_exceeded("the call's deadline passed"),
-                )),
+                Ok(Err(status)) => Ok(answer(call, &status)),
                 Err(panic) => {
                     tracing::error!(
                         service = %call.metrics.service,
@@ -313,10 +330,52 @@ where
                         panic = panic_message(&*panic),
                         "a handler panicked; its call fails with INTERNAL"
                     );
-                    Ok(answer(call, Status::internal("the handler panicked")))
+                    Ok(answer(call, &Status::internal("the handler panicked")))
                 }
             }
         })
+    }
+}
+
+/// `future`'s output, or `DEADLINE_EXCEEDED` once `deadline` has passed. The clock is read before
+/// `future` is polled, every time, so that a call polled late answers at once and its handler
+/// never runs past the deadline.
+async fn within<T>(
+    deadline: Option<Instant>,
+    future: impl Future<Output = T>,
+) -> Result<T, Status> {
+    let Some(deadline) = deadline else {
+        return Ok(future.await);
+    };
+    let mut future = pin!(future);
+    let mut timer = pin!(tokio::time::sleep_until(deadline.into()));
+    std::future::poll_fn(|cx| {
+        if Instant::now() >= deadline {
+            return Poll::Ready(Err(deadline_exceeded()));
+        }
+        if let Poll::Ready(output) = future.as_mut().poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        timer.as_mut().poll(cx).map(|()| Err(deadline_exceeded()))
+    })
+    .await
+}
+
+fn deadline_exceeded() -> Status {
+    Status::deadline_exceeded("the call's deadline passed")
+}
+
+/// A turn to be handled, after a wait of at most `max_wait`.
+async fn turn(permits: Arc<Semaphore>, max_wait: Duration) -> Result<OwnedSemaphorePermit, Status> {
+    if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
+        return Ok(permit);
+    }
+    match tokio::time::timeout(max_wait, permits.acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        // The semaphore is never closed, so only the wait can fail.
+        Ok(Err(_)) | Err(_) => Err(Status::resource_exhausted(
+            "the server is handling as many calls as it may; retry with backoff",
+        )),
     }
 }
 
@@ -334,21 +393,13 @@ fn is_grpc(headers: &HeaderMap) -> bool {
 fn unsupported_media_type() -> Response<CallBody> {
     let mut response = Status::internal("the content type is not application/grpc").into_http();
     *response.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
-    response.map(|body| CallBody {
-        inner: Some(body),
-        call: None,
-        deadline: None,
-    })
+    response.map(CallBody::done)
 }
 
 /// A trailers-only answer of `status`, which ends `call`.
-fn answer(call: Call, status: Status) -> Response<CallBody> {
+fn answer(mut call: Call, status: &Status) -> Response<CallBody> {
     call.finish(status.code());
-    status.into_http().map(|body| CallBody {
-        inner: Some(body),
-        call: None,
-        deadline: None,
-    })
+    status.clone().into_http().map(CallBody::done)
 }
 
 /// How long the call may take: the client's `grpc-timeout`, capped by `max_call`.
@@ -392,7 +443,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 }
 
 /// A response body that ends its call: at the trailers, at the deadline, at a panic of the
-/// stream that produces it, or when the client goes away (`CANCELLED`).
+/// stream that produces it, or when the client goes away (`CANCELLED`, as the call is dropped).
 pub struct CallBody {
     inner: Option<Body>,
     call: Option<Call>,
@@ -400,34 +451,45 @@ pub struct CallBody {
 }
 
 impl CallBody {
-    fn watch(response: Response<Body>, call: Call, deadline: Option<Instant>) -> Response<Self> {
+    /// A body whose call, if any, has already been counted.
+    fn done(inner: Body) -> Self {
+        Self {
+            inner: Some(inner),
+            call: None,
+            deadline: None,
+        }
+    }
+
+    fn watch(
+        response: Response<Body>,
+        mut call: Call,
+        deadline: Option<Instant>,
+    ) -> Response<Self> {
         // A trailers-only response (an error before any message) carries its status in headers.
-        let status = response
-            .headers()
-            .get("grpc-status")
-            .map(|code| Code::from_bytes(code.as_bytes()));
-        let call = match status {
-            Some(code) => {
-                call.finish(code);
-                None
-            }
-            None => Some(call),
-        };
+        if let Some(code) = response.headers().get("grpc-status") {
+            call.finish(Code::from_bytes(code.as_bytes()));
+            return response.map(Self::done);
+        }
         let deadline = deadline.map(|at| Box::pin(tokio::time::sleep_until(at.into())));
         response.map(|inner| Self {
             inner: Some(inner),
-            call,
+            call: Some(call),
             deadline,
         })
+    }
+
+    /// Count the call as ended with `code`.
+    fn finish(&mut self, code: Code) {
+        self.deadline = None;
+        if let Some(mut call) = self.call.take() {
+            call.finish(code);
+        }
     }
 
     /// End the stream now with `status` in its trailers.
     fn end(&mut self, status: &Status) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
         self.inner = None;
-        self.deadline = None;
-        if let Some(call) = self.call.take() {
-            call.finish(status.code());
-        }
+        self.finish(status.code());
         let mut trailers = HeaderMap::new();
         match status.add_header(&mut trailers) {
             Ok(()) => Poll::Ready(Some(Ok(Frame::trailers(trailers)))),
@@ -448,7 +510,7 @@ impl http_body::Body for CallBody {
         if let Some(deadline) = &mut this.deadline
             && deadline.as_mut().poll(cx).is_ready()
         {
-            return this.end(&Status::deadline_exceeded("the call's deadline passed"));
+            return this.end(&deadline_exceeded());
         }
         let Some(inner) = &mut this.inner else {
             return Poll::Ready(None);
@@ -470,17 +532,10 @@ impl http_body::Body for CallBody {
                     let code = trailers
                         .get("grpc-status")
                         .map_or(Code::Unknown, |code| Code::from_bytes(code.as_bytes()));
-                    if let Some(call) = this.call.take() {
-                        call.finish(code);
-                    }
-                    this.deadline = None;
+                    this.finish(code);
                 }
             }
-            Some(Err(_)) => {
-                if let Some(call) = this.call.take() {
-                    call.finish(Code::Unknown);
-                }
-            }
+            Some(Err(_)) => this.finish(Code::Unknown),
             None => {}
         }
         Poll::Ready(frame)
@@ -497,15 +552,6 @@ impl http_body::Body for CallBody {
             || http_body::SizeHint::with_exact(0),
             http_body::Body::size_hint,
         )
-    }
-}
-
-impl Drop for CallBody {
-    fn drop(&mut self) {
-        // Dropped before its status was sent: the client went away.
-        if let Some(call) = self.call.take() {
-            call.finish(Code::Cancelled);
-        }
     }
 }
 
@@ -571,11 +617,19 @@ mod tests {
         }
     }
 
+    fn limits(max_call: Option<Duration>) -> CallLimits {
+        CallLimits {
+            max_call,
+            max_concurrent: 4,
+            max_queue_wait: Duration::from_secs(1),
+        }
+    }
+
     /// Call `path` through the layer; the `grpc-status` of the answer, from its headers or
     /// its trailers, and whether the handler was dropped.
     async fn call(path: &str, timeout: Option<&str>) -> (Option<Code>, bool) {
         let dropped = Arc::new(AtomicBool::new(false));
-        let layer = CallsLayer::new(&["test.Svc"], Some(Duration::from_secs(30)), 4);
+        let layer = CallsLayer::new(&["test.Svc"], limits(Some(Duration::from_secs(30))));
         let mut service = layer.layer(Handler {
             dropped: Arc::clone(&dropped),
         });
@@ -614,9 +668,10 @@ mod tests {
             call("/test.Svc/Wait", Some("50m")).await,
             (Some(Code::DeadlineExceeded), true)
         );
+        // Past its deadline at its first poll, the call never reaches its handler.
         assert_eq!(
             call("/test.Svc/Wait", Some("1n")).await,
-            (Some(Code::DeadlineExceeded), true)
+            (Some(Code::DeadlineExceeded), false)
         );
     }
 
@@ -635,7 +690,7 @@ mod tests {
     #[tokio::test]
     async fn what_is_not_grpc_gets_415_and_reaches_no_handler() {
         let dropped = Arc::new(AtomicBool::new(false));
-        let layer = CallsLayer::new(&["test.Svc"], None, 4);
+        let layer = CallsLayer::new(&["test.Svc"], limits(None));
         let mut service = layer.layer(Handler {
             dropped: Arc::clone(&dropped),
         });

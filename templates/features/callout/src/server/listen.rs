@@ -26,8 +26,8 @@ pub struct ListenArgs {
     #[arg(long, env = "TLS_LISTEN")]
     pub tls_listen: Option<Listen>,
 
-    /// HTTP address of health checks (any path: 200 while serving, 503 once draining) and
-    /// metrics (/metrics), or `off`
+    /// HTTP address of health checks (any path but /livez and /metrics: 200 while serving, 503
+    /// once draining) and metrics (/metrics), or `off`
     #[arg(long, env = "HEALTH_LISTEN", default_value = "[::]:8000")]
     pub health_listen: Listen,
 
@@ -101,6 +101,8 @@ impl ListenArgs {
         Ok(Listeners {
             grpc,
             admin: self.health_listen.bind().await?,
+            // The health port of a callout answers on any path, as load balancers expect.
+            ready_on_any_path: true,
         })
     }
 }
