@@ -57,6 +57,13 @@ pub enum Error {
     ))]
     RecordInvalid { path: PathBuf, reason: String },
 
+    /// A symbolic link in a project, which grpc-scaffold never follows.
+    #[error("`{}` is a symbolic link, which grpc-scaffold does not follow", path.display())]
+    #[diagnostic(help(
+        "a link could lead outside the project, so nothing was read or written; replace it with the file or folder that it points to"
+    ))]
+    Link { path: PathBuf },
+
     /// The project was written by a newer grpc-scaffold than this one.
     #[error("the project was written by grpc-scaffold {recorded}, which is newer than this one ({running})")]
     #[diagnostic(help(

@@ -30,6 +30,7 @@ pub mod record;
 pub mod render;
 pub mod report;
 pub mod templates;
+pub mod tree;
 pub mod update;
 pub mod write;
 
@@ -240,13 +241,8 @@ fn overwrite_ops(dir: &Path, files: &Files) -> Result<Vec<Op>> {
     let mut ops = Vec::new();
     let mut edited = Vec::new();
     for (path, contents) in files {
-        let target = dir.join(path);
         // A directory in the way is refused by the write stage, before it writes anything.
-        let existing = if target.is_dir() {
-            None
-        } else {
-            record::read_optional(&target)?
-        };
+        let existing = tree::read(dir, path)?;
         match existing {
             Some(existing) if existing == *contents => {}
             Some(existing)
@@ -275,9 +271,13 @@ fn overwrite_ops(dir: &Path, files: &Files) -> Result<Vec<Op>> {
     if let Some(record) = &record {
         let stale = record.files.keys().map(PathBuf::from).filter(|path| {
             let base = Path::new(record::BASE).join(path);
-            !files.contains_key(&base) && dir.join(&base).is_file()
+            !files.contains_key(&base)
         });
-        ops.extend(stale.map(|path| Op::Remove(Path::new(record::BASE).join(path))));
+        for base in stale.map(|path| Path::new(record::BASE).join(path)) {
+            if tree::read(dir, &base)?.is_some() {
+                ops.push(Op::Remove(base));
+            }
+        }
     }
     Ok(ops)
 }

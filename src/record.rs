@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
-use std::io;
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum as _;
@@ -20,11 +20,18 @@ use crate::error::{Error, Result};
 use crate::kind::Kind;
 use crate::render::Files;
 use crate::templates::Owner;
+use crate::tree;
 
 /// The record file, at the project root.
 pub const RECORD: &str = "grpc-scaffold.toml";
 /// Where the tool's files are kept as they were generated.
 pub const BASE: &str = ".grpc-scaffold/base";
+
+/// The largest record read, in bytes: some 30,000 files. A record is read from a tree that anyone
+/// may have written, so it is bounded before it is parsed.
+const MAX_BYTES: u64 = 4 * 1024 * 1024;
+/// The most files, and the most RPCs, that a record may list.
+const MAX_ENTRIES: usize = 20_000;
 
 /// What `grpc-scaffold.toml` holds.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -99,18 +106,40 @@ impl Record {
 
     /// Read the record of the project at `dir`, or `None` where it has none.
     pub fn read(dir: &Path) -> Result<Option<Self>> {
+        tree::no_links(dir, Path::new(RECORD))?;
         let path = dir.join(RECORD);
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(err) => return Err(Error::io("read", path, err)),
+        let invalid = |reason: String| Error::RecordInvalid {
+            path: path.clone(),
+            reason,
         };
-        toml::from_str(&text)
-            .map(Some)
-            .map_err(|err| Error::RecordInvalid {
-                path,
-                reason: err.message().to_owned(),
-            })
+        let file = match fs::File::open(&path) {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(Error::io("read", &path, err)),
+        };
+        let mut text = String::new();
+        file.take(MAX_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(|err| Error::io("read", &path, err))?;
+        if text.len() as u64 > MAX_BYTES {
+            return Err(invalid("it is larger than 4 MiB".to_owned()));
+        }
+        let record: Self =
+            toml::from_str(&text).map_err(|err| invalid(err.message().to_owned()))?;
+        if record.files.len() > MAX_ENTRIES || record.rpcs.len() > MAX_ENTRIES {
+            return Err(invalid(format!(
+                "it lists more than {MAX_ENTRIES} files or RPCs"
+            )));
+        }
+        for entry in record.files.keys() {
+            let why = tree::invalid(entry).or_else(|| {
+                is_bookkeeping(Path::new(entry)).then_some("it names grpc-scaffold's own record")
+            });
+            if let Some(why) = why {
+                return Err(invalid(format!("the entry `{entry}`: {why}")));
+            }
+        }
+        Ok(Some(record))
     }
 
     /// The text of `grpc-scaffold.toml`.
@@ -167,16 +196,7 @@ pub fn is_bookkeeping(path: &Path) -> bool {
 
 /// The base of the tool-owned file `path` in the project at `dir`, if it is kept.
 pub fn read_base(dir: &Path, path: &Path) -> Result<Option<String>> {
-    read_optional(&dir.join(BASE).join(path))
-}
-
-/// The contents of `path`, or `None` where there is no such file.
-pub fn read_optional(path: &Path) -> Result<Option<String>> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(Error::io("read", path, err)),
-    }
+    tree::read(dir, &Path::new(BASE).join(path))
 }
 
 /// The SHA-256 of `contents`, in hex.

@@ -28,6 +28,7 @@ use crate::options::Options;
 use crate::record::{self, Record};
 use crate::render::{Files, Owners, Renderer};
 use crate::templates::{self, Owner};
+use crate::tree;
 use crate::write::{self, Op};
 use crate::{proto, render_code, stdout};
 
@@ -302,7 +303,7 @@ fn check_version(record: &Record) -> Result<()> {
 /// Every `.proto` under the project's `proto/`, by its path from the project root.
 fn read_protos(dir: &Path) -> Result<Files> {
     let mut files = Files::new();
-    for relative in files_under(dir, Path::new(proto::PROTO_ROOT))? {
+    for relative in tree::files_under(dir, Path::new(proto::PROTO_ROOT))? {
         if relative.extension().is_some_and(|ext| ext == "proto") {
             let path = dir.join(&relative);
             let contents =
@@ -318,38 +319,16 @@ fn bookkeeping(dir: &Path, next: &Record, bases: &Files) -> Result<Vec<Op>> {
     let mut ops = Vec::new();
     let wanted = next.files(bases);
     for (path, contents) in &wanted {
-        if record::read_optional(&dir.join(path))?.as_ref() != Some(contents) {
+        if tree::read(dir, path)?.as_ref() != Some(contents) {
             ops.push(Op::Write(path.clone(), contents.clone()));
         }
     }
-    for relative in files_under(dir, Path::new(record::BASE))? {
+    for relative in tree::files_under(dir, Path::new(record::BASE))? {
         if !wanted.contains_key(&relative) {
             ops.push(Op::Remove(relative));
         }
     }
     Ok(ops)
-}
-
-/// Every file below `dir/folder`, by its path relative to `dir`; none where the folder is missing.
-fn files_under(dir: &Path, folder: &Path) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    let mut pending = vec![dir.join(folder)];
-    while let Some(next) = pending.pop() {
-        let entries = match fs::read_dir(&next) {
-            Ok(entries) => entries,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
-            Err(err) => return Err(Error::io("read", &next, err)),
-        };
-        for entry in entries {
-            let path = entry.map_err(|err| Error::io("read", &next, err))?.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if let Ok(relative) = path.strip_prefix(dir) {
-                files.push(relative.to_owned());
-            }
-        }
-    }
-    Ok(files)
 }
 
 /// Decides file by file, gathering the changes, the notes and the next record.
@@ -381,7 +360,7 @@ impl Decider<'_> {
         owner: Owner,
         rendered: Option<&str>,
     ) -> Result<Option<String>> {
-        let disk = record::read_optional(&self.dir.join(path))?;
+        let disk = tree::read(self.dir, path)?;
         let entry = self.record.entry(path).cloned();
         let shown = path.display();
         let change = |action, reason: &str, after: Option<&str>| Change {

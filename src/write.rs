@@ -5,7 +5,8 @@
 //! `--force`, or on `update`), every file is first written to a temporary directory inside it,
 //! and every target is checked, before any file is moved into place; each file replaced or
 //! removed is moved aside until the end, so that a failure half-way puts every file back as it
-//! was. Files that grpc-scaffold does not write are never touched.
+//! was. Files that grpc-scaffold does not write are never touched, and nothing is written
+//! through a symbolic link ([`tree`](crate::tree)).
 
 use std::fs;
 use std::io;
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::render::Files;
+use crate::tree;
 
 /// What the destination looks like before we write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +29,9 @@ pub enum Destination {
 
 /// Look at `path`, and refuse what we must not write into.
 pub fn check(path: &Path, force: bool) -> Result<Destination> {
+    if tree::is_link(path)? {
+        return Err(Error::Link { path: path.into() });
+    }
     let metadata = match fs::metadata(path) {
         Ok(metadata) => metadata,
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Destination::Missing),
@@ -96,11 +101,10 @@ fn write_over(path: &Path, files: &Files) -> Result<()> {
 /// directory first, every file that is replaced or removed is moved aside, and a failure on the
 /// way moves everything back, so that the tree is left as it was.
 pub fn apply(root: &Path, ops: &[Op]) -> Result<()> {
-    // Refuse before moving anything: a directory where a file goes, or a file where a directory goes.
+    // Refuse before moving anything: a path outside the project, a link on the way, a directory
+    // where a file goes, or a file where a directory goes.
     for op in ops {
-        if let Op::Write(relative, _) = op {
-            check_target(root, relative)?;
-        }
+        check_target(root, op)?;
     }
     let staging = staging_dir(root)?;
     let fresh = staging.path().join("new");
@@ -182,18 +186,24 @@ impl Journal {
     }
 }
 
-/// Refuse to write `relative` where a directory stands in its place, or a file stands in the
-/// place of one of its directories.
-fn check_target(root: &Path, relative: &Path) -> Result<()> {
+/// Refuse `op` where its path leaves the project or passes a link, where a directory stands in
+/// the place of the file, or where a file stands in the place of one of its directories.
+fn check_target(root: &Path, op: &Op) -> Result<()> {
+    let relative = op.path();
     let target = root.join(relative);
+    let spelled = relative.to_string_lossy();
+    if let Some(why) = tree::invalid(&spelled) {
+        return Err(Error::io("write", &target, io::Error::other(why)));
+    }
+    tree::no_links(root, relative)?;
     if fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir()) {
         let what = "a directory stands where a generated file goes";
         return Err(Error::io("overwrite", &target, io::Error::other(what)));
     }
-    let mut dir = target;
-    while dir.pop() && dir != root && dir.starts_with(root) {
-        // A symbolic link to a directory serves as one.
-        if fs::metadata(&dir).is_ok_and(|m| !m.is_dir()) {
+    let mut dir = root.to_owned();
+    for component in relative.parent().into_iter().flat_map(Path::components) {
+        dir.push(component);
+        if fs::symlink_metadata(&dir).is_ok_and(|m| !m.is_dir()) {
             let what = "a file stands where a generated directory goes";
             return Err(Error::io("overwrite", &dir, io::Error::other(what)));
         }
@@ -222,11 +232,11 @@ fn create_dirs(file: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Remove the directories above `relative` that its removal left empty.
+/// Remove the directories above `relative`, inside `root`, that its removal left empty.
 fn remove_empty_parents(root: &Path, relative: &Path) {
-    let mut dir = root.join(relative);
-    while dir.pop() && dir != root && dir.starts_with(root) {
-        if fs::remove_dir(&dir).is_err() {
+    let mut dir = relative.to_owned();
+    while dir.pop() && !dir.as_os_str().is_empty() {
+        if fs::remove_dir(root.join(&dir)).is_err() {
             break;
         }
     }
@@ -258,5 +268,68 @@ fn parent_of(path: &Path) -> PathBuf {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
         _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(root: &Path) -> Vec<(PathBuf, Option<String>)> {
+        let mut out = Vec::new();
+        let mut pending = vec![root.to_owned()];
+        while let Some(dir) = pending.pop() {
+            for entry in fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                let relative = path.strip_prefix(root).unwrap().to_owned();
+                if path.is_dir() {
+                    pending.push(path);
+                    out.push((relative, None));
+                } else {
+                    out.push((relative, Some(fs::read_to_string(&path).unwrap())));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// What a failure half-way leaves to undo: files replaced, created in new folders, and
+    /// removed. The roll-back puts every one back.
+    #[test]
+    fn a_roll_back_puts_every_file_back() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        fs::create_dir_all(root.join("src")).unwrap();
+        fs::write(root.join("Cargo.toml"), "mine\n").unwrap();
+        fs::write(root.join("src/old.rs"), "old\n").unwrap();
+        let before = tree(root);
+
+        let ops = [
+            Op::Write("Cargo.toml".into(), "new\n".into()),
+            Op::Write("deploy/k8s/pdb.yaml".into(), "new\n".into()),
+            Op::Remove("src/old.rs".into()),
+        ];
+        let staging = staging_dir(root).unwrap();
+        let fresh = staging.path().join("new");
+        let aside = staging.path().join("old");
+        for op in &ops {
+            if let Op::Write(relative, contents) = op {
+                write_file(&fresh.join(relative), contents).unwrap();
+            }
+        }
+        let mut journal = Journal::default();
+        for op in &ops {
+            journal.carry_out(root, &fresh, &aside, op).unwrap();
+        }
+        assert_eq!(
+            fs::read_to_string(root.join("deploy/k8s/pdb.yaml")).unwrap(),
+            "new\n"
+        );
+        assert!(!root.join("src/old.rs").exists());
+
+        journal.roll_back();
+        drop(staging);
+        assert_eq!(tree(root), before);
     }
 }

@@ -7,6 +7,7 @@ mod envoy;
 mod errors;
 mod fuzz;
 mod generated;
+mod hostile_trees;
 mod http;
 mod jwt;
 mod server_core;
