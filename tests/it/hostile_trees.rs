@@ -15,7 +15,7 @@ use grpc_scaffold::record;
 use proptest::prelude::*;
 use tempfile::TempDir;
 
-use crate::support::cli;
+use crate::support::{cli, copy_tree};
 
 /// What the victim's secret file holds; no command may print it.
 const SECRET: &str = "SECRET=hunter2-outside-the-project";
@@ -89,19 +89,6 @@ impl Case {
         );
         fs::write(file, text).unwrap();
         true
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
     }
 }
 

@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use tempfile::TempDir;
 
 use crate::generated::{binary, cargo, grpcurl, Server};
-use crate::support::{cli, fixture, run, stderr, tool};
+use crate::support::{cli, copy_tree, fixture, run, stderr, tool};
 
 /// A copy of the upgrade fixture of `kind`, a project that grpc-scaffold 0.1.0 generated and a
 /// user then edited.
@@ -21,19 +21,6 @@ fn upgrade_fixture(kind: &str) -> (TempDir, PathBuf) {
     let project = dir.path().join(kind);
     copy_tree(&fixture("upgrade").join(kind), &project);
     (dir, project)
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 fn read(project: &Path, path: &str) -> String {
