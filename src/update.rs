@@ -85,6 +85,9 @@ pub struct Plan {
     /// What the user should know that is not a change to a file: RPCs that are gone, files
     /// left in place.
     pub notes: Vec<String>,
+    /// Why the project will not build, where `update` cannot mend it: a deleted module that a
+    /// tool's file still declares.
+    pub broken: Vec<String>,
     /// The record and bases as they are on disk, and as they will be.
     bookkeeping: Vec<Op>,
     pub from_version: String,
@@ -104,9 +107,13 @@ impl Plan {
 
 /// `grpc-scaffold update DIR`.
 pub fn run(dir: &Path, dry_run: bool, out: &mut dyn io::Write) -> Result<()> {
+    let dir = &root(dir)?;
     let plan = plan(dir)?;
     for note in &plan.notes {
         writeln!(out, "note: {note}").map_err(stdout)?;
+    }
+    for broken in &plan.broken {
+        writeln!(out, "warning: {broken}").map_err(stdout)?;
     }
     if dry_run {
         for change in &plan.changes {
@@ -147,31 +154,95 @@ pub fn run(dir: &Path, dry_run: bool, out: &mut dyn io::Write) -> Result<()> {
     }
 }
 
-/// `grpc-scaffold check DIR`.
+/// `grpc-scaffold check DIR`: fails where `update` would change a file's contents, or where
+/// conflict markers remain. A hand edit that `update` would keep as it is is only a note.
 pub fn check(dir: &Path, json: bool, out: &mut dyn io::Write) -> Result<()> {
-    let plan = plan(dir)?;
+    let plan = match root(dir).and_then(|dir| plan(&dir)) {
+        Ok(plan) => plan,
+        Err(err) if json => {
+            let help = miette::Diagnostic::help(&err).map(|help| help.to_string());
+            let report = serde_json::json!({
+                "up_to_date": false,
+                "error": err.to_string(),
+                "help": help,
+            });
+            writeln!(out, "{report:#}").map_err(stdout)?;
+            return Err(err);
+        }
+        Err(err) => return Err(err),
+    };
+    let (kept, stale): (Vec<&Change>, Vec<&Change>) = plan
+        .changes
+        .iter()
+        .partition(|change| change.action == Action::Accept);
+    let mut notes: Vec<String> = kept
+        .iter()
+        .map(|change| {
+            format!(
+                "`{}` is edited by hand; `update` keeps it as it is",
+                change.path.display()
+            )
+        })
+        .collect();
+    notes.extend(plan.notes.iter().cloned());
     if json {
         let report = serde_json::json!({
-            "up_to_date": plan.changes.is_empty(),
-            "files": plan.changes,
-            "notes": plan.notes,
+            "up_to_date": stale.is_empty() && plan.broken.is_empty(),
+            "files": stale,
+            "broken": plan.broken,
+            "notes": notes,
         });
         writeln!(out, "{report:#}").map_err(stdout)?;
     } else {
-        for change in &plan.changes {
+        for change in &stale {
             writeln!(out, "{}: {}", change.path.display(), change.reason).map_err(stdout)?;
         }
-        for note in &plan.notes {
+        for note in &notes {
             writeln!(out, "note: {note}").map_err(stdout)?;
         }
+        if stale.is_empty() && plan.broken.is_empty() {
+            fresh(out, &plan)?;
+        }
     }
-    if plan.changes.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Stale {
-            count: plan.changes.len(),
+    if !stale.is_empty() {
+        Err(Error::Stale { count: stale.len() })
+    } else if !plan.broken.is_empty() {
+        Err(Error::Broken {
+            reasons: plan.broken,
         })
+    } else {
+        Ok(())
     }
+}
+
+/// The root of the project that `dir` is in: `dir`, or the nearest folder above it with a
+/// `grpc-scaffold.toml`, as cargo looks for `Cargo.toml`.
+fn root(dir: &Path) -> Result<PathBuf> {
+    let has_record = |dir: &Path| fs::symlink_metadata(dir.join(record::RECORD)).is_ok();
+    if has_record(dir) {
+        return Ok(dir.to_owned());
+    }
+    let missing = || Error::RecordMissing { dir: dir.into() };
+    let absolute = fs::canonicalize(dir).map_err(|_| missing())?;
+    absolute
+        .ancestors()
+        .skip(1)
+        .find(|ancestor| has_record(ancestor))
+        .map(Path::to_owned)
+        .ok_or_else(missing)
+}
+
+/// The line of a project that is up to date.
+fn fresh(out: &mut dyn io::Write, plan: &Plan) -> Result<()> {
+    writeln!(
+        out,
+        "{:>12} `{}` ({}) is up to date with grpc-scaffold {}",
+        "Fresh",
+        plan.name,
+        plan.kind,
+        env!("CARGO_PKG_VERSION")
+    )
+    .map_err(stdout)
 }
 
 /// A line per change, and one for the project.
@@ -184,21 +255,26 @@ fn report(out: &mut dyn io::Write, plan: &Plan, verb: &str) -> Result<()> {
     let count = plan.changes.len();
     let running = env!("CARGO_PKG_VERSION");
     if count == 0 && plan.from_version == running {
-        return writeln!(
-            out,
-            "{:>12} `{}` ({}) is up to date with grpc-scaffold {running}",
-            "Fresh", plan.name, plan.kind
-        )
-        .map_err(stdout);
+        return fresh(out, plan);
     }
+    let files = if count == 1 { "file" } else { "files" };
+    let conflicts = plan.conflicts().len();
+    let (verb, conflicts) = match conflicts {
+        0 => (verb, String::new()),
+        n => (
+            if verb == "Updated" { "Conflict" } else { verb },
+            format!(", {n} with conflict markers"),
+        ),
+    };
+    let versions = if plan.from_version == running {
+        String::new()
+    } else {
+        format!(" from grpc-scaffold {} to {running}", plan.from_version)
+    };
     writeln!(
         out,
-        "{verb:>12} `{}` ({}) from grpc-scaffold {} to {}: {count} {}",
-        plan.name,
-        plan.kind,
-        plan.from_version,
-        env!("CARGO_PKG_VERSION"),
-        if count == 1 { "file" } else { "files" },
+        "{verb:>12} `{}` ({}){versions}: {count} {files}{conflicts}",
+        plan.name, plan.kind,
     )
     .map_err(stdout)
 }
@@ -208,7 +284,14 @@ pub fn plan(dir: &Path) -> Result<Plan> {
     let record = Record::read(dir)?.ok_or_else(|| Error::RecordMissing { dir: dir.into() })?;
     check_version(&record)?;
     let kind = record.kind()?;
-    let mut options = Options::new(&record.name, kind)?;
+    if let Some(package) = package_name(dir)?.filter(|package| *package != record.name) {
+        return Err(Error::Renamed {
+            recorded: record.name,
+            package,
+        });
+    }
+    let name = record.name.clone();
+    let mut options = Options::new(&name, kind)?;
     dir.clone_into(&mut options.destination);
 
     let templates = templates::load(kind)?;
@@ -220,8 +303,9 @@ pub fn plan(dir: &Path) -> Result<Plan> {
         record: &record,
         changes: Vec::new(),
         notes: Vec::new(),
-        next: Record::new(kind, &record.name, Vec::new()),
+        next: Record::new(kind, &name, Vec::new()),
         bases: Files::new(),
+        deleted: Vec::new(),
     };
 
     // The protos first: the tool's are merged like any of its files, the user's are read as
@@ -271,17 +355,35 @@ pub fn plan(dir: &Path) -> Result<Plan> {
     }
 
     let rpcs = project.api.rpcs();
-    decider.note_rpcs(&record.rpcs, &rpcs, &project);
+    decider.note_rpcs(&record.rpcs, &rpcs, &project)?;
     decider.next.rpcs = rpcs;
+    let broken = decider.undeclared(&code, &owners);
     let bookkeeping = bookkeeping(dir, &decider.next, &decider.bases)?;
     Ok(Plan {
         changes: decider.changes,
         notes: decider.notes,
+        broken,
         bookkeeping,
         from_version: record.grpc_scaffold,
-        name: record.name,
+        name,
         kind,
     })
+}
+
+/// The package name that the project's `Cargo.toml` holds, if it holds one.
+fn package_name(dir: &Path) -> Result<Option<String>> {
+    let Some(text) = tree::read(dir, Path::new("Cargo.toml"))? else {
+        return Ok(None);
+    };
+    let manifest: toml::Table = toml::from_str(&text).map_err(|err| Error::RecordInvalid {
+        path: dir.join("Cargo.toml"),
+        reason: err.message().to_owned(),
+    })?;
+    Ok(manifest
+        .get("package")
+        .and_then(|package| package.get("name"))
+        .and_then(toml::Value::as_str)
+        .map(str::to_owned))
 }
 
 fn check_version(record: &Record) -> Result<()> {
@@ -340,6 +442,8 @@ struct Decider<'a> {
     next: Record,
     /// The base of every tool's file, as this grpc-scaffold generates it.
     bases: Files,
+    /// The files the user deleted that the templates still write.
+    deleted: Vec<(PathBuf, Owner)>,
 }
 
 impl Decider<'_> {
@@ -390,6 +494,11 @@ impl Decider<'_> {
         let (after, recorded) = match (owner, &entry, disk.as_deref()) {
             // Deleted by the user: it stays deleted.
             (_, Some(entry), None) => {
+                self.notes.push(format!(
+                    "`{shown}` was deleted, and stays deleted; to get it back, remove its line from `{}` and run `grpc-scaffold update`",
+                    record::RECORD
+                ));
+                self.deleted.push((path.to_owned(), owner));
                 self.next.keep(path, entry.clone());
                 if owner == Owner::Tool {
                     self.bases.insert(path.to_owned(), new.to_owned());
@@ -441,8 +550,8 @@ impl Decider<'_> {
         Ok(Some(after))
     }
 
-    /// Say which RPCs are gone from the protos, and which are new.
-    fn note_rpcs(&mut self, before: &[String], after: &[String], project: &Project) {
+    /// Say which RPCs are gone from the protos, and which are new and have no handler yet.
+    fn note_rpcs(&mut self, before: &[String], after: &[String], project: &Project) -> Result<()> {
         let before: BTreeSet<&String> = before.iter().collect();
         let after_set: BTreeSet<&String> = after.iter().collect();
         let files: BTreeMap<&str, String> = project
@@ -477,10 +586,23 @@ impl Decider<'_> {
             }
         }
         if before.is_empty() {
-            return;
+            return Ok(());
         }
         for rpc in after_set.difference(&before) {
             let service = service_of(rpc);
+            let handler = project
+                .api
+                .services
+                .iter()
+                .flat_map(|service| &service.methods)
+                .find(|method| method.path == **rpc)
+                .map(|method| format!("fn {}(", method.rust_name));
+            if let (Some(file), Some(handler)) = (files.get(service.as_str()), handler) {
+                let code = tree::read(self.dir, Path::new(file))?;
+                if code.is_some_and(|code| code.contains(&handler)) {
+                    continue;
+                }
+            }
             if let Some(file) = files.get(service.as_str()).filter(|_| custom) {
                 self.notes.push(format!(
                     "`{rpc}` is new: it answers UNIMPLEMENTED until you write its handler in `{file}`"
@@ -491,6 +613,47 @@ impl Decider<'_> {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// A line for each module that the user deleted while a tool's file still declares it, which
+    /// breaks the build.
+    fn undeclared(&self, code: &Files, owners: &Owners) -> Vec<String> {
+        let mut broken = Vec::new();
+        for (path, owner) in &self.deleted {
+            let (Some(stem), Some(parent)) = (path.file_stem(), path.parent()) else {
+                continue;
+            };
+            if *owner != Owner::User
+                || path.extension().is_none_or(|ext| ext != "rs")
+                || !path.starts_with("src")
+                || path.starts_with("src/bin")
+            {
+                continue;
+            }
+            let declaration = format!("mod {};", stem.to_string_lossy());
+            let declarers = [
+                parent.join("mod.rs"),
+                parent.with_extension("rs"),
+                parent.join("lib.rs"),
+            ];
+            let declarer = declarers.iter().find(|declarer| {
+                self.owner(declarer, owners) == Owner::Tool
+                    && code.get(*declarer).is_some_and(|text| {
+                        text.lines()
+                            .any(|line| line.trim_start().trim_start_matches("pub ") == declaration)
+                    })
+            });
+            if let Some(declarer) = declarer {
+                broken.push(format!(
+                    "`{}` was deleted, but `{}` still declares `{declaration}`, so the build fails; to get the file back, remove its line from `{}` and run `grpc-scaffold update`",
+                    path.display(),
+                    declarer.display(),
+                    record::RECORD,
+                ));
+            }
+        }
+        broken
     }
 }
 
