@@ -91,8 +91,8 @@ pub enum Error {
     Renamed { recorded: String, package: String },
 
     /// `check` found that the project cannot build, in a way that `update` does not mend.
-    #[error("the project does not build: {}", reasons.join("; "))]
-    #[diagnostic(help("restore the files named, or edit the declarations that name them"))]
+    #[error("the project will not build: {}", reasons.join("; "))]
+    #[diagnostic(help("make the changes named, then run `grpc-scaffold check`"))]
     Broken { reasons: Vec<String> },
 
     /// The destination is a file, not a directory.

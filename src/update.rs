@@ -112,9 +112,6 @@ pub fn run(dir: &Path, dry_run: bool, out: &mut dyn io::Write) -> Result<()> {
     for note in &plan.notes {
         writeln!(out, "note: {note}").map_err(stdout)?;
     }
-    for broken in &plan.broken {
-        writeln!(out, "warning: {broken}").map_err(stdout)?;
-    }
     if dry_run {
         for change in &plan.changes {
             let before = change.before.as_deref().unwrap_or_default();
@@ -129,7 +126,7 @@ pub fn run(dir: &Path, dry_run: bool, out: &mut dyn io::Write) -> Result<()> {
         }
         report(out, &plan, "Would update")?;
         writeln!(out, "dry run: nothing written").map_err(stdout)?;
-        return Ok(());
+        return builds(plan.broken);
     }
 
     let mut ops: Vec<Op> = plan
@@ -148,9 +145,18 @@ pub fn run(dir: &Path, dry_run: bool, out: &mut dyn io::Write) -> Result<()> {
     report(out, &plan, "Updated")?;
     let conflicts = plan.conflicts();
     if conflicts.is_empty() {
-        Ok(())
+        builds(plan.broken)
     } else {
         Err(Error::Conflicts { paths: conflicts })
+    }
+}
+
+/// An error naming each reason why the project will not build, if there is one.
+fn builds(broken: Vec<String>) -> Result<()> {
+    if broken.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Broken { reasons: broken })
     }
 }
 
@@ -204,14 +210,10 @@ pub fn check(dir: &Path, json: bool, out: &mut dyn io::Write) -> Result<()> {
             fresh(out, &plan)?;
         }
     }
-    if !stale.is_empty() {
-        Err(Error::Stale { count: stale.len() })
-    } else if !plan.broken.is_empty() {
-        Err(Error::Broken {
-            reasons: plan.broken,
-        })
+    if stale.is_empty() {
+        builds(plan.broken)
     } else {
-        Ok(())
+        Err(Error::Stale { count: stale.len() })
     }
 }
 
@@ -357,7 +359,8 @@ pub fn plan(dir: &Path) -> Result<Plan> {
     let rpcs = project.api.rpcs();
     decider.note_rpcs(&record.rpcs, &rpcs, &project)?;
     decider.next.rpcs = rpcs;
-    let broken = decider.undeclared(&code, &owners);
+    let mut broken = decider.undeclared(&code, &owners);
+    broken.extend(unfit_handlers(dir, &project, &code)?);
     let bookkeeping = bookkeeping(dir, &decider.next, &decider.bases)?;
     Ok(Plan {
         changes: decider.changes,
@@ -368,6 +371,40 @@ pub fn plan(dir: &Path) -> Result<Plan> {
         name,
         kind,
     })
+}
+
+/// A line for each handler file of the user's that no longer fits the tool's files, with what to
+/// change. Since grpc-scaffold 0.2.0 every service is built with tonic's default stubs, whose
+/// traits have no `<Method>Stream` types: a streaming RPC returns `tonic::codegen::BoxStream`.
+fn unfit_handlers(dir: &Path, project: &Project, code: &Files) -> Result<Vec<String>> {
+    let mut unfit = Vec::new();
+    let reply_stream = code
+        .values()
+        .any(|text| text.contains("pub type ReplyStream<"));
+    for service in &project.api.services {
+        let file = PathBuf::from(format!("src/services/{}.rs", service.file_name));
+        let Some(text) = tree::read(dir, &file)? else {
+            continue;
+        };
+        for method in service.methods.iter().filter(|m| m.server_streaming) {
+            let declared = format!("type {}Stream", method.name);
+            if text.contains(&declared) {
+                unfit.push(format!(
+                    "`{}` declares `{declared}`, which the trait no longer has: delete it, and have `{}` return `tonic::Response<tonic::codegen::BoxStream<{}>>`",
+                    file.display(),
+                    method.rust_name,
+                    method.output_type,
+                ));
+            }
+        }
+        if !reply_stream && text.contains("ReplyStream") {
+            unfit.push(format!(
+                "`{}` names `ReplyStream`, which `src/services/mod.rs` no longer defines: use `tonic::codegen::BoxStream`, the same type",
+                file.display()
+            ));
+        }
+    }
+    Ok(unfit)
 }
 
 /// The package name that the project's `Cargo.toml` holds, if it holds one.

@@ -109,6 +109,46 @@ upgrade! {
     ext_proc_l4_fixture_upgrades: "ext-proc-l4", "src/callout.rs", "callout_read_bytes_total";
 }
 
+/// A custom project from ff9800e, the first commit that wrote a record (stamped 0.1.0), from
+/// before tonic's default stubs, whose user wrote a server-streaming handler the way its
+/// templates showed. The new tool's files no longer fit it: `update` says which file and what to
+/// change, and once it is changed the project builds and its tests pass.
+#[test]
+fn an_upgrade_that_breaks_a_handler_names_it_and_what_to_change() {
+    let (_dir, project) = upgrade_fixture("custom-streaming");
+    let handler = "src/services/catalog.rs";
+    let written = read(&project, handler);
+    let assert = update(&project).code(1);
+    let stderr = stderr(&assert);
+    assert!(
+        stderr.contains(
+            "`src/services/catalog.rs` declares `type ListItemsStream`, which the trait no longer has: delete it, and have `list_items` return `tonic::Response<tonic::codegen::BoxStream<proto::catalog::v1::Item>>`"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("names `ReplyStream`"), "{stderr}");
+    assert_eq!(
+        read(&project, handler),
+        written,
+        "the user's file was touched"
+    );
+    check(&project).code(1);
+
+    let changed = written
+        .replace(
+            "    type ListItemsStream = crate::services::ReplyStream<proto::catalog::v1::Item>;\n\n",
+            "",
+        )
+        .replace(
+            "Self::ListItemsStream",
+            "tonic::codegen::BoxStream<proto::catalog::v1::Item>",
+        );
+    assert_ne!(changed, written);
+    fs::write(project.join(handler), changed).unwrap();
+    check(&project).success();
+    run(&mut cargo(&project, &["test"]));
+}
+
 /// Every file below `dir`, with its contents, leaving out `skip`.
 fn snapshot(dir: &Path, skip: &[&str]) -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
@@ -697,7 +737,7 @@ fn ordinary_edits_keep_check_quiet_and_breakage_is_named() {
     let assert = check(&project).code(1);
     assert!(
         stderr(&assert).contains(
-            "`src/services/greeting.rs` was deleted, but `src/services/mod.rs` still declares `mod greeting;`"
+            "the project will not build: `src/services/greeting.rs` was deleted, but `src/services/mod.rs` still declares `mod greeting;`"
         ),
         "{}",
         stderr(&assert)
