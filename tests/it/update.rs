@@ -414,13 +414,33 @@ fn the_generated_ci_check_fails_on_a_stale_project_and_passes_on_a_fresh_one() {
     };
     assert!(ci_step().status.success(), "fresh: {:?}", ci_step());
 
-    let server = project.join("src/server.rs");
-    let mut text = fs::read_to_string(&server).unwrap();
-    text.push_str("\n// A quick fix, made by hand.\n");
-    fs::write(&server, text).unwrap();
+    // A hand edit that `update` keeps as it is: a note, and the step passes.
+    let server = "src/server.rs";
+    let generated = read(&project, server);
+    let edited = format!("{generated}\n// A quick fix, made by hand.\n");
+    fs::write(project.join(server), &edited).unwrap();
+    let output = ci_step();
+    assert!(output.status.success(), "edited: {output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("note: `src/server.rs` is edited by hand"),
+        "{output:?}"
+    );
+
+    // A file as an older template wrote it, which `update` would rewrite: the step fails.
+    let older = format!("{generated}// As an older template wrote it.\n");
+    fs::write(project.join(server), &older).unwrap();
+    fs::write(project.join(".grpc-scaffold/base").join(server), &older).unwrap();
+    let record = read(&project, "grpc-scaffold.toml").replace(
+        &grpc_scaffold::record::sha256(&generated),
+        &grpc_scaffold::record::sha256(&older),
+    );
+    fs::write(project.join("grpc-scaffold.toml"), record).unwrap();
     let output = ci_step();
     assert_eq!(output.status.code(), Some(1), "stale: {output:?}");
-    assert!(String::from_utf8_lossy(&output.stdout).contains("src/server.rs: edited by hand"));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("src/server.rs: the template changed"),
+        "{output:?}"
+    );
 }
 
 /// A custom project follows its protos: a new RPC of each shape and a new service in another
