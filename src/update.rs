@@ -191,6 +191,12 @@ pub fn check(dir: &Path, json: bool, out: &mut dyn io::Write) -> Result<()> {
         })
         .collect();
     notes.extend(plan.notes.iter().cloned());
+    if stale.is_empty() && !plan.bookkeeping.is_empty() {
+        notes.push(format!(
+            "`grpc-scaffold update` would rewrite only `{}` and the bases",
+            record::RECORD
+        ));
+    }
     if json {
         let report = serde_json::json!({
             "up_to_date": stale.is_empty() && plan.broken.is_empty(),
@@ -257,7 +263,23 @@ fn report(out: &mut dyn io::Write, plan: &Plan, verb: &str) -> Result<()> {
     let count = plan.changes.len();
     let running = env!("CARGO_PKG_VERSION");
     if count == 0 && plan.from_version == running {
-        return fresh(out, plan);
+        if plan.bookkeeping.is_empty() {
+            return fresh(out, plan);
+        }
+        // Only the record changes: a file of the user's that moved, or that is gone.
+        let verb = if verb == "Updated" {
+            "Recorded"
+        } else {
+            "Would record"
+        };
+        return writeln!(
+            out,
+            "{verb:>12} `{}` ({}): no file changed; `{}` follows the project",
+            plan.name,
+            plan.kind,
+            record::RECORD
+        )
+        .map_err(stdout);
     }
     let files = if count == 1 { "file" } else { "files" };
     let conflicts = plan.conflicts().len();
@@ -523,7 +545,11 @@ impl Decider<'_> {
                 (Some(_), _) => self.notes.push(format!(
                     "`{shown}` is no longer generated; it is yours now, left as it is"
                 )),
-                (None, _) => {}
+                (None, Owner::User) => self.notes.push(format!(
+                    "`{shown}` is gone, and leaves `{}`",
+                    record::RECORD
+                )),
+                (None, Owner::Tool) => {}
             }
             return Ok(None);
         };

@@ -832,3 +832,49 @@ fn ordinary_edits_keep_check_quiet_and_breakage_is_named() {
     );
     assert!(report["help"].is_string(), "{report}");
 }
+
+/// A proto of a custom project moved to another folder: `check` passes with a note, and `update`
+/// says that it rewrites only the record, then that the project is up to date.
+#[test]
+fn a_moved_proto_is_recorded_and_reported_alike() {
+    let dir = TempDir::new().unwrap();
+    let project = dir.path().join("shop");
+    cli()
+        .args(["new", "shop", "--proto"])
+        .arg(fixture("catalog/catalog/v1/catalog.proto"))
+        .arg("-I")
+        .arg(fixture("catalog"))
+        .arg("-o")
+        .arg(&project)
+        .assert()
+        .success();
+    fs::create_dir_all(project.join("proto/moved")).unwrap();
+    fs::rename(
+        project.join("proto/catalog/v1/catalog.proto"),
+        project.join("proto/moved/catalog.proto"),
+    )
+    .unwrap();
+    let stdout = |assert: assert_cmd::assert::Assert| {
+        String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
+    };
+    let gone = "note: `proto/catalog/v1/catalog.proto` is gone, and leaves `grpc-scaffold.toml`";
+    let checked = stdout(check(&project).success());
+    assert!(checked.contains(gone), "{checked}");
+    assert!(
+        checked.contains("`grpc-scaffold update` would rewrite only `grpc-scaffold.toml`"),
+        "{checked}"
+    );
+    let updated = stdout(update(&project).success());
+    assert!(updated.contains(gone), "{updated}");
+    assert!(
+        updated.contains("Recorded `shop` (custom): no file changed"),
+        "{updated}"
+    );
+    assert!(read(&project, "grpc-scaffold.toml").contains("\"proto/moved/catalog.proto\""));
+    let again = stdout(update(&project).success());
+    assert!(
+        again.contains("Fresh `shop` (custom) is up to date"),
+        "{again}"
+    );
+    assert!(!again.contains(gone), "{again}");
+}
