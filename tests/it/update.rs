@@ -472,6 +472,11 @@ fn custom_follows_its_protos() {
         );
     fs::write(&service, &handler).unwrap();
     check(&project).success();
+    // The user writes a handler of Rename (a placeholder of their own) as the RPC goes in.
+    let handler = handler.replace(
+        "impl catalog_server::Catalog for Catalog {\n",
+        "impl catalog_server::Catalog for Catalog {\n    async fn rename(\n        &self,\n        _request: tonic::Request<Item>,\n    ) -> Result<tonic::Response<Item>, tonic::Status> {\n        Err(tonic::Status::unimplemented(\"renaming comes next quarter\"))\n    }\n\n",
+    );
 
     // An RPC of each shape in, RetireItem out, and a new service in another package.
     let proto = project.join("proto/catalog/v1/catalog.proto");
@@ -480,6 +485,7 @@ fn custom_follows_its_protos() {
         "  rpc Rename(Item) returns (Item);\n  rpc Watch(GetItemRequest) returns (stream Item);\n  rpc Import(stream Item) returns (ListItemsRequest);\n  rpc Sync(stream Item) returns (stream Item);\n",
     );
     fs::write(&proto, text).unwrap();
+    fs::write(&service, &handler).unwrap();
     fs::create_dir_all(project.join("proto/stock/v1")).unwrap();
     fs::write(
         project.join("proto/stock/v1/stock.proto"),
@@ -507,6 +513,10 @@ fn custom_follows_its_protos() {
         "{stdout}"
     );
     assert!(stdout.contains("note: `/catalog.v1.Catalog/Sync` is new: it answers UNIMPLEMENTED until you write its handler in `src/services/catalog.rs`"), "{stdout}");
+    assert!(
+        !stdout.contains("Rename` is new"),
+        "its handler exists: {stdout}"
+    );
     assert!(stdout.contains("Created src/services/stock.rs"), "{stdout}");
     assert_eq!(
         read(&project, "src/services/catalog.rs"),
