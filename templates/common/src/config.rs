@@ -6,7 +6,7 @@ use crate::server::ServerArgs;
 
 /// The server's settings. Add the service's own settings here, next to the server's.
 #[derive(Debug, Clone, Parser)]
-#[command(version, about)]
+#[command(version = crate::telemetry::version(), about)]
 pub struct Config {
     #[command(flatten)]
     pub server: ServerArgs,

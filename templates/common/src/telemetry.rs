@@ -2,7 +2,7 @@
 //! format from `--log-format`. Traces are off unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set; then
 //! each call's span (`server/calls.rs`) is exported over OTLP/gRPC, continuing the client's W3C
 //! `traceparent`. Metrics, unless turned off, go to a Prometheus recorder, which the admin listener
-//! renders.
+//! renders. [`version`] is what this build calls itself.
 
 use std::io::IsTerminal as _;
 use std::sync::OnceLock;
@@ -19,6 +19,21 @@ use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::prelude::*;
+
+/// This build's version, as `--version`, the startup log and the `build_info` metric show it:
+/// `VERSION` from the build's environment when CI sets it, or else Cargo.toml's, followed by
+/// `git describe` when built in a repository (`0.1.0+4f2a9c1`, with `.dirty` for changes not
+/// yet committed).
+pub fn version() -> &'static str {
+    const GIT: &str =
+        git_version::git_version!(args = ["--always", "--dirty=.dirty"], fallback = "");
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| match option_env!("VERSION") {
+        Some(version) if !version.is_empty() => version.to_owned(),
+        _ if GIT.is_empty() => env!("CARGO_PKG_VERSION").to_owned(),
+        _ => format!("{}+{GIT}", env!("CARGO_PKG_VERSION")),
+    })
+}
 
 /// Set once, by [`init`], when spans are exported.
 static TRACES: AtomicBool = AtomicBool::new(false);
@@ -136,6 +151,7 @@ pub fn metrics() -> &'static PrometheusHandle {
         let handle = recorder.handle();
         // Only a test that installed a recorder of its own first finds one in place.
         let _ = metrics::set_global_recorder(recorder);
+        metrics::gauge!("build_info", "version" => version()).set(1);
         handle
     })
 }

@@ -7,7 +7,7 @@ use crate::server::ServerArgs;
 
 /// The callout server's settings.
 #[derive(Debug, Clone, Parser)]
-#[command(version, about)]
+#[command(version = crate::telemetry::version(), about)]
 pub struct Config {
     #[command(flatten)]
     pub server: ServerArgs,

@@ -8,7 +8,7 @@ use crate::server::ServerArgs;
 
 /// The server's settings.
 #[derive(Debug, Clone, Parser)]
-#[command(version, about)]
+#[command(version = crate::telemetry::version(), about)]
 pub struct Config {
     #[command(flatten)]
     pub server: ServerArgs,

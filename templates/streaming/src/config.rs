@@ -112,7 +112,7 @@ fn read_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
 
 /// The server's settings.
 #[derive(Debug, Clone, Parser)]
-#[command(version, about)]
+#[command(version = crate::telemetry::version(), about)]
 pub struct Config {
     #[command(flatten)]
     pub server: ServerArgs,

@@ -11,7 +11,7 @@ use crate::signature::Keys;
 
 /// The plugin's settings.
 #[derive(Debug, Clone, Parser)]
-#[command(version, about)]
+#[command(version = crate::telemetry::version(), about)]
 pub struct Config {
     #[command(flatten)]
     pub server: ServerArgs,
