@@ -1,7 +1,7 @@
 //! The typed model that templates render: every name a template prints is computed here (or in
 //! [`crate::naming`]), never in a template.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use heck::ToTitleCase;
 use serde::Serialize;
@@ -94,6 +94,9 @@ pub struct Api {
     /// The proto files, relative to `proto/`, in dependency order.
     pub files: Vec<String>,
     pub services: Vec<Service>,
+    /// The files whose RPCs break buf's lint rules on requests and responses, by rule, for
+    /// `buf.yaml` to list: protos written before the shapes that those rules ask for.
+    pub lint_exceptions: BTreeMap<&'static str, BTreeSet<String>>,
 }
 
 impl Api {
@@ -105,6 +108,50 @@ impl Api {
                 .iter()
                 .any(|own| own.full_name == service.full_name);
         }
+    }
+
+    /// Find the RPCs that break buf's rules on requests and responses: each RPC takes a
+    /// `<Method>Request` and returns a `<Method>Response` (or `<Service><Method>...`), and no
+    /// message is the request or response of two RPCs.
+    pub fn find_lint_exceptions(&mut self) {
+        let mut uses: BTreeMap<&str, BTreeSet<(&str, &str)>> = BTreeMap::new();
+        for service in &self.services {
+            for method in &service.methods {
+                for message in [&method.input, &method.output] {
+                    let rpc = (service.full_name.as_str(), method.name.as_str());
+                    uses.entry(message).or_default().insert(rpc);
+                }
+            }
+        }
+        let mut exceptions: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+        for service in &self.services {
+            let mut add = |rule| {
+                exceptions
+                    .entry(rule)
+                    .or_default()
+                    .insert(format!("proto/{}", service.proto_file));
+            };
+            for method in &service.methods {
+                let named = |message: &str, suffix: &str| {
+                    let name = message.rsplit('.').next().unwrap_or(message);
+                    name == format!("{}{suffix}", method.name)
+                        || name == format!("{}{}{suffix}", service.name, method.name)
+                };
+                if !named(&method.input, "Request") {
+                    add("RPC_REQUEST_STANDARD_NAME");
+                }
+                if !named(&method.output, "Response") {
+                    add("RPC_RESPONSE_STANDARD_NAME");
+                }
+                let shared =
+                    |message: &String| uses.get(message.as_str()).is_some_and(|u| u.len() > 1);
+                if method.input == method.output || shared(&method.input) || shared(&method.output)
+                {
+                    add("RPC_REQUEST_RESPONSE_UNIQUE");
+                }
+            }
+        }
+        self.lint_exceptions = exceptions;
     }
 
     /// The HTTP/2 path of every RPC: `/billing.greeting.v1.GreetingService/SayHello`.
@@ -124,6 +171,8 @@ pub struct Service {
     /// The fully qualified name: `billing.greeting.v1.GreetingService`.
     pub full_name: String,
     pub package: String,
+    /// The file that defines it, relative to `proto/`.
+    pub proto_file: String,
     /// The Rust path of the package module, from the crate root: `proto::billing::greeting::v1`.
     pub module_path: String,
     /// A module name of its own among the services, for the file that implements it:

@@ -188,7 +188,13 @@ fn to_api(pool: &DescriptorPool, files: Vec<String>) -> Result<Api> {
         .map(|service| to_service(&service))
         .collect();
     name_modules(&mut services)?;
-    Ok(Api { files, services })
+    let mut api = Api {
+        files,
+        services,
+        lint_exceptions: std::collections::BTreeMap::default(),
+    };
+    api.find_lint_exceptions();
+    Ok(api)
 }
 
 /// Google's wrapper types become Rust primitives in prost, which tonic cannot take as a whole
@@ -319,6 +325,7 @@ fn to_service(service: &ServiceDescriptor) -> Service {
         methods,
         trait_name,
         package,
+        proto_file: service.parent_file().name().to_owned(),
         name,
     }
 }

@@ -16,7 +16,7 @@ use tonic::{Request, Response, Status};
 use crate::auth::{TokenError, Verifier, excerpt};
 use crate::config::Config;
 use crate::proto::streaming::streaming_service_server::StreamingService;
-use crate::proto::streaming::{StreamRequest, StreamResponse};
+use crate::proto::streaming::{StreamDataRequest, StreamDataResponse};
 
 /// The status messages of this API, which its clients may match on: keep them as they are.
 const MISSING: &str = "Authorization token is missing";
@@ -102,8 +102,8 @@ impl Drop for ActiveStream {
 impl StreamingService for Streaming {
     async fn stream_data(
         &self,
-        request: Request<StreamRequest>,
-    ) -> Result<Response<BoxStream<StreamResponse>>, Status> {
+        request: Request<StreamDataRequest>,
+    ) -> Result<Response<BoxStream<StreamDataResponse>>, Status> {
         let user = self.authenticate(&request)?;
         let requested = request.into_inner().user_id;
         if !requested.is_empty() && requested != user {
@@ -127,7 +127,7 @@ impl StreamingService for Streaming {
             // Owned by the stream: dropped, and uncounted, when the stream ends or is cancelled.
             let _active = &active;
             sent += 1;
-            Ok(StreamResponse {
+            Ok(StreamDataResponse {
                 message: format!("Hello {user}, this is message {sent}"),
             })
         });
