@@ -2,6 +2,7 @@
 //! with clippy and rustfmt (with no `protoc` anywhere), its Dockerfile checked with hadolint and
 //! its manifests with kubernetes-validate, and its server run and called over the network.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
@@ -253,7 +254,45 @@ pub(crate) fn grpcurl(address: SocketAddr, args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-/// The checks every kind gets: build, test and lint; hadolint; kubernetes-validate.
+/// `PATH` with the folder of `tool` first, for a line of shell that names it as a reader would.
+fn path_with(tool: &Path) -> std::ffi::OsString {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(
+        std::iter::once(tool.parent().unwrap().to_owned()).chain(std::env::split_paths(&path)),
+    )
+    .unwrap()
+}
+
+/// buf's standard lint rules pass on the protos, with the exceptions that `buf.yaml` lists;
+/// for custom projects, on one made from protos that follow the rules.
+fn buf_lint(kind: Kind) {
+    let dir = match kind {
+        Kind::Custom => {
+            let dir = work_dir().join("projects").join("custom-clean");
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).unwrap();
+            }
+            let mut options = options("demo-clean", kind);
+            let clean = crate::support::fixture("clean");
+            options.protos = vec![clean.join("acme/orders/v1/orders.proto")];
+            options.includes = vec![clean];
+            let files = grpc_scaffold::generate(&options).unwrap().with_record();
+            grpc_scaffold::write::write(&dir, grpc_scaffold::write::Destination::Missing, &files)
+                .unwrap();
+            let buf_yaml = std::fs::read_to_string(dir.join("buf.yaml")).unwrap();
+            assert!(
+                !buf_yaml.contains("ignore_only"),
+                "no exceptions:\n{buf_yaml}"
+            );
+            dir
+        }
+        _ => project(kind),
+    };
+    assert!(dir.join("buf.yaml").is_file());
+    run(Command::new(tool("buf")).arg("lint").current_dir(&dir));
+}
+
+/// The checks every kind gets: build, test and lint; buf lint; hadolint; kubernetes-validate.
 macro_rules! every_kind {
     ($($module:ident: $kind:expr),* $(,)?) => {$(
         mod $module {
@@ -263,6 +302,11 @@ macro_rules! every_kind {
             fn builds_tests_and_lints_clean() {
                 build_test_lint($kind);
                 fmt_with_a_long_name($kind);
+            }
+
+            #[test]
+            fn protos_pass_buf_lint() {
+                buf_lint($kind);
             }
 
             #[test]
@@ -291,6 +335,19 @@ every_kind! {
 mod basic_live {
     use super::*;
 
+    fn client(server: &Server, args: &[&str]) -> std::process::Output {
+        let mut command = Command::new(binary("demo-basic-client"));
+        command
+            .arg("--server")
+            .arg(format!("http://{}", server.address))
+            .args(args);
+        command.output().unwrap()
+    }
+
+    fn text(output: &std::process::Output) -> String {
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
     #[test]
     fn serves_grpcurl_and_the_client_then_drains_on_sigterm() {
         let dir = project(Kind::Basic);
@@ -309,50 +366,238 @@ mod basic_live {
                 "{service} missing:\n{services}"
             );
         }
-        let reply = grpcurl(
-            server.address,
+
+        let created = client(
+            &server,
             &[
-                "-d",
-                r#"{"name": "Ada"}"#,
-                "demo_basic.greeting.v2.GreetingService/SayHello",
+                "resource",
+                "create",
+                "invoices",
+                "--display-name",
+                "Invoices",
             ],
         );
-        assert!(reply.contains(r#""message": "Hello Ada""#), "{reply}");
-        let health = grpcurl(server.address, &["grpc.health.v1.Health/Check"]);
-        assert!(health.contains(r#""status": "SERVING""#), "{health}");
-
-        let client = |args: &[&str]| {
-            let mut command = Command::new(binary("demo-basic-client"));
-            command
-                .arg("--server")
-                .arg(format!("http://{}", server.address))
-                .args(args);
-            command.output().unwrap()
-        };
-        let text =
-            |output: &std::process::Output| String::from_utf8_lossy(&output.stdout).into_owned();
-
-        let created = client(&["resource", "create", "--name", "invoices"]);
-        assert!(created.status.success());
-        assert_eq!(text(&created), "1\tinvoices\n");
-        let listed = client(&["resource", "list"]);
-        assert_eq!(text(&listed), "ID\tNAME\n1\tinvoices\n");
-        let greeting = client(&["greeting", "v1"]);
+        assert!(created.status.success(), "{created:?}");
+        assert!(
+            text(&created).starts_with("resources/invoices\tInvoices\t"),
+            "{}",
+            text(&created)
+        );
+        let updated = client(
+            &server,
+            &["resource", "update", "invoices", "--description", "All"],
+        );
+        assert!(updated.status.success(), "{updated:?}");
+        let fetched = client(&server, &["resource", "get", "resources/invoices"]);
+        assert_eq!(text(&fetched), text(&updated));
+        let listed = client(&server, &["resource", "list", "--page-size", "1"]);
+        assert_eq!(
+            text(&listed),
+            format!("NAME\tDISPLAY NAME\tETAG\n{}", text(&updated))
+        );
+        let greeting = client(&server, &["greeting", "v1"]);
         assert_eq!(text(&greeting), "Hello World\n");
-        let health = client(&["health"]);
+        let greeting = client(&server, &["greeting", "v2", "--name", "Ada"]);
+        assert_eq!(text(&greeting), "Hello Ada\n");
+        let health = client(&server, &["health"]);
         assert_eq!(text(&health), "SERVING\n");
 
-        let missing = client(&["resource", "get", "7"]);
+        let missing = client(&server, &["resource", "get", "report"]);
         assert_eq!(missing.status.code(), Some(1));
         assert_eq!(
             String::from_utf8_lossy(&missing.stderr),
-            "error: resource 7 does not exist (code: NotFound)\n"
+            "error: `resources/report` does not exist (code: NotFound)\n"
+        );
+        let deleted = client(&server, &["resource", "delete", "invoices"]);
+        assert_eq!(text(&deleted), "deleted resources/invoices\n");
+
+        // The version that the build stamped, the same in both binaries and in the metric.
+        let version = |bin: &str| {
+            let output = run(Command::new(binary(bin)).arg("--version"));
+            let line = text(&output);
+            line.trim().rsplit(' ').next().unwrap().to_owned()
+        };
+        let stamped = version("demo-basic-server");
+        assert!(
+            stamped.starts_with("0.1.0+"),
+            "built in a git repository: {stamped}"
+        );
+        assert_eq!(version("demo-basic-client"), stamped);
+        let metrics = crate::http::get(server.admin, "/metrics", &[]).text();
+        assert!(
+            metrics.contains(&format!("build_info{{version=\"{stamped}\"}} 1")),
+            "{metrics}"
         );
 
         let (status, logs) = server.terminate(Duration::from_secs(5));
         assert!(status.success(), "exit status {status}\n{logs}");
+        assert!(logs.contains(&format!("version=\"{stamped}\"")), "{logs}");
         assert!(logs.contains("received SIGTERM"), "{logs}");
         assert!(logs.contains("stopped"), "{logs}");
+    }
+
+    /// The grpcurl lines of the README, run as written against a server on its port.
+    #[test]
+    fn the_readme_grpcurl_lines_work_as_written() {
+        let dir = project(Kind::Basic);
+        run(&mut cargo(&dir, &["build", "--bins"]));
+        let server = Server::start(&binary("demo-basic-server"), &[]);
+        let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+        let lines: Vec<String> = readme
+            .lines()
+            .filter(|line| line.starts_with("grpcurl "))
+            .map(|line| line.replace("127.0.0.1:50051", &server.address.to_string()))
+            .collect();
+        let rpcs = [
+            "list",
+            "GreetingService/SayHello",
+            "CreateResource",
+            "GetResource",
+            "UpdateResource",
+            "ListResources",
+            "DeleteResource",
+            "Health/Check",
+            "WatchResources",
+        ];
+        for rpc in rpcs {
+            assert!(
+                lines.iter().any(|line| line.contains(rpc)),
+                "no grpcurl line for {rpc}"
+            );
+        }
+        let path = path_with(&tool("grpcurl"));
+        let shell = |line: &str| {
+            let mut command = Command::new("sh");
+            command.arg("-c").arg(line).env("PATH", &path);
+            command
+        };
+        let mut outputs = BTreeMap::new();
+        let (watch_line, unary) = lines.split_last().unwrap();
+        assert!(
+            watch_line.contains("WatchResources"),
+            "the watch comes last: {watch_line}"
+        );
+        for line in unary {
+            outputs.insert(line.clone(), text(&run(&mut shell(line))));
+        }
+        let output = |rpc: &str| {
+            outputs
+                .iter()
+                .filter(|(line, _)| line.contains(rpc))
+                .map(|(_, output)| output.as_str())
+                .collect::<String>()
+        };
+        assert!(output("v1.GreetingService").contains("Hello World"));
+        assert!(output("v2.GreetingService").contains("Hello Ada"));
+        assert!(output("CreateResource").contains(r#""name": "resources/invoices""#));
+        assert!(output("UpdateResource").contains(r#""description": "Every invoice""#));
+        assert!(output("ListResources").contains("resources/invoices"));
+        assert!(output("Health/Check").contains("SERVING"));
+
+        // The watch streams until stopped: its snapshot, then a change made beside it.
+        let mut watch = shell(watch_line).stdout(Stdio::piped()).spawn().unwrap();
+        let mut events = BufReader::new(watch.stdout.take().unwrap()).lines();
+        let mut seen = String::new();
+        while !seen.contains("EVENT_TYPE_RESET") {
+            seen.push_str(&events.next().expect("the watch printed its reset").unwrap());
+        }
+        let created = client(
+            &server,
+            &["resource", "create", "later", "--display-name", "Later"],
+        );
+        assert!(created.status.success());
+        while !seen.contains("resources/later") {
+            seen.push_str(
+                &events
+                    .next()
+                    .expect("the watch printed the change")
+                    .unwrap(),
+            );
+        }
+        assert!(seen.contains("EVENT_TYPE_CREATED"), "{seen}");
+        watch.kill().unwrap();
+        watch.wait().unwrap();
+    }
+
+    /// `resource watch` keeps going through a server that is killed and started again: it
+    /// reconnects, and resumes with a reset, since the new process has none of the old changes.
+    #[test]
+    fn the_watch_reconnects_to_a_killed_and_restarted_server() {
+        let dir = project(Kind::Basic);
+        run(&mut cargo(&dir, &["build", "--bins"]));
+        let address = free_port();
+        let server = Server::start_at(&binary("demo-basic-server"), "LISTEN_ADDR", address, &[]);
+        let mut watch = Command::new(binary("demo-basic-client"))
+            .arg("--server")
+            .arg(format!("http://{address}"))
+            .args([
+                "resource",
+                "watch",
+                "--max-backoff-ms",
+                "400",
+                "--progress-ms",
+                "500",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (lines, received) = std::sync::mpsc::channel();
+        let stdout = watch.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if lines.send(line.unwrap()).is_err() {
+                    return;
+                }
+            }
+        });
+        let next = || {
+            received
+                .recv_timeout(Duration::from_secs(20))
+                .expect("the watch printed a line within 20 s")
+        };
+        assert_eq!(next(), "RESET");
+        let created = client(
+            &server,
+            &["resource", "create", "first", "--display-name", "First"],
+        );
+        assert!(created.status.success());
+        assert_eq!(next(), "CREATED\tresources/first\tFirst");
+
+        drop(server);
+        // Down for longer than a few waits, so that the client retries more than once.
+        std::thread::sleep(Duration::from_millis(1_500));
+        let server = Server::start_at(&binary("demo-basic-server"), "LISTEN_ADDR", address, &[]);
+        assert_eq!(
+            next(),
+            "RESET",
+            "the new process cannot resume the old one's changes"
+        );
+        let created = client(
+            &server,
+            &["resource", "create", "second", "--display-name", "Second"],
+        );
+        assert!(created.status.success());
+        assert_eq!(next(), "CREATED\tresources/second\tSecond");
+
+        watch.kill().unwrap();
+        watch.wait().unwrap();
+        let mut errors = String::new();
+        std::io::Read::read_to_string(&mut watch.stderr.take().unwrap(), &mut errors).unwrap();
+        let waits: Vec<u64> = errors
+            .lines()
+            .filter_map(|line| line.strip_prefix("reconnecting in "))
+            .map(|wait| wait.trim_end_matches(" ms").parse().unwrap())
+            .collect();
+        assert!(
+            waits.len() >= 2,
+            "it retried while the server was down:\n{errors}"
+        );
+        assert!(
+            waits.iter().all(|&wait| wait <= 400),
+            "capped at 400 ms: {waits:?}"
+        );
+        drop(server);
     }
 }
 
@@ -1530,5 +1775,121 @@ mod envoy_live {
             stats["network_ext_proc.ingress.write_data_sent"], 1,
             "{stats:#?}"
         );
+    }
+}
+
+mod buf {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        run(Command::new("git")
+            .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+            .args(args)
+            .current_dir(dir));
+    }
+
+    /// The generated CI's `buf breaking` step, run as the workflow runs it, in a clone of a
+    /// repository whose main branch holds the project as generated.
+    #[test]
+    fn the_ci_breaking_step_fails_a_change_that_breaks_clients() {
+        let root = work_dir().join("buf-breaking");
+        if root.exists() {
+            std::fs::remove_dir_all(&root).unwrap();
+        }
+        let origin = root.join("origin");
+        crate::support::copy_tree(&project(Kind::Basic), &origin);
+        std::fs::remove_dir_all(origin.join("target")).ok();
+        git(&origin, &["init", "-q", "-b", "main"]);
+        git(&origin, &["add", "-A"]);
+        git(&origin, &["commit", "-q", "-m", "generated"]);
+        let clone = root.join("clone");
+        git(&root, &["clone", "-q", "origin", "clone"]);
+        git(&clone, &["checkout", "-q", "-b", "change"]);
+
+        let workflow = std::fs::read_to_string(clone.join(".github/workflows/ci.yml")).unwrap();
+        let step = workflow
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("run: buf breaking"))
+            .map(|rest| format!("buf breaking{rest}"))
+            .expect("a `buf breaking` step");
+        let path = path_with(&tool("buf"));
+        let breaking = || {
+            Command::new("sh")
+                .arg("-c")
+                .arg(&step)
+                .env("PATH", &path)
+                .current_dir(&clone)
+                .output()
+                .unwrap()
+        };
+        assert!(breaking().status.success(), "no change, nothing broken");
+
+        let proto = clone.join("proto/demo_basic/resource/v1/resource.proto");
+        let original = std::fs::read_to_string(&proto).unwrap();
+        let added = original.replace(
+            "  string etag = 6;\n",
+            "  string etag = 6;\n  string owner = 7;\n",
+        );
+        assert_ne!(added, original);
+        std::fs::write(&proto, &added).unwrap();
+        let output = breaking();
+        assert!(
+            output.status.success(),
+            "a new field breaks no one: {output:?}"
+        );
+
+        let retyped = original.replace("  string display_name = 2;", "  int64 display_name = 2;");
+        assert_ne!(retyped, original);
+        std::fs::write(&proto, &retyped).unwrap();
+        let output = breaking();
+        assert!(!output.status.success(), "a changed field type must fail");
+        let report = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            report.contains(r#"name "display_name" on message "Resource" changed type"#),
+            "{report}"
+        );
+    }
+
+    /// A basic project made by 0.2.0 keeps its protos through `update`, and gets a `buf.yaml`
+    /// that lists what its shapes break, so that `buf lint` passes.
+    #[test]
+    fn an_updated_0_2_0_basic_project_passes_buf_lint() {
+        let dir = work_dir().join("buf-upgrade-0.2.0-basic");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        crate::support::copy_tree(&crate::support::fixture("upgrade-0.2.0/basic"), &dir);
+        let protos = crate::support::tree(&dir.join("proto"));
+        let before: Vec<String> = protos
+            .iter()
+            .map(|p| std::fs::read_to_string(dir.join("proto").join(p)).unwrap())
+            .collect();
+        run(Command::new(env!("CARGO_BIN_EXE_grpc-scaffold"))
+            .arg("update")
+            .current_dir(&dir));
+        let after: Vec<String> = protos
+            .iter()
+            .map(|p| std::fs::read_to_string(dir.join("proto").join(p)).unwrap())
+            .collect();
+        assert_eq!(before, after, "the protos are the user's");
+        let buf_yaml = std::fs::read_to_string(dir.join("buf.yaml")).unwrap();
+        for rule in [
+            "RPC_REQUEST_STANDARD_NAME",
+            "RPC_RESPONSE_STANDARD_NAME",
+            "RPC_REQUEST_RESPONSE_UNIQUE",
+        ] {
+            assert!(buf_yaml.contains(rule), "{rule}:\n{buf_yaml}");
+        }
+        run(Command::new(tool("buf")).arg("lint").current_dir(&dir));
+        // Without the exceptions, the same protos fail: the list is what makes lint pass.
+        let strict = buf_yaml.split("  ignore_only:").next().unwrap().to_owned()
+            + "breaking:\n  use:\n    - FILE\n";
+        std::fs::write(dir.join("buf.yaml"), strict).unwrap();
+        let output = Command::new(tool("buf"))
+            .arg("lint")
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "the old shapes break the rules");
     }
 }
