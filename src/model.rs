@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use heck::ToUpperCamelCase as _;
+
 use heck::ToTitleCase;
 use serde::Serialize;
 
@@ -110,10 +112,32 @@ impl Api {
         }
     }
 
-    /// Find the RPCs that break buf's rules on requests and responses: each RPC takes a
-    /// `<Method>Request` and returns a `<Method>Response` (or `<Service><Method>...`), and no
-    /// message is the request or response of two RPCs.
-    pub fn find_lint_exceptions(&mut self) {
+    /// Find what the protos break of buf's standard lint rules that name things, for `buf.yaml`
+    /// to list: a package that is missing, has no version or is not in the folder of its name
+    /// (`packages` gives each file's); a service without the `Service` suffix; an RPC whose
+    /// request and response are not `<Method>Request` and `<Method>Response` (or
+    /// `<Service><Method>...`) of its own.
+    pub fn find_lint_exceptions(&mut self, packages: &BTreeMap<String, String>) {
+        let mut exceptions: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
+        let mut add = |rule, file: &str| {
+            exceptions
+                .entry(rule)
+                .or_default()
+                .insert(format!("proto/{file}"));
+        };
+        for (file, package) in packages {
+            if package.is_empty() {
+                add("PACKAGE_DEFINED", file);
+                continue;
+            }
+            let folder = file.rsplit_once('/').map_or("", |(folder, _)| folder);
+            if folder != package.replace('.', "/") {
+                add("PACKAGE_DIRECTORY_MATCH", file);
+            }
+            if !naming::is_package_version(package.rsplit('.').next().unwrap_or_default()) {
+                add("PACKAGE_VERSION_SUFFIX", file);
+            }
+        }
         let mut uses: BTreeMap<&str, BTreeSet<(&str, &str)>> = BTreeMap::new();
         for service in &self.services {
             for method in &service.methods {
@@ -123,31 +147,30 @@ impl Api {
                 }
             }
         }
-        let mut exceptions: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
         for service in &self.services {
-            let mut add = |rule| {
-                exceptions
-                    .entry(rule)
-                    .or_default()
-                    .insert(format!("proto/{}", service.proto_file));
-            };
+            let file = service.proto_file.as_str();
+            if !service.name.ends_with("Service") {
+                add("SERVICE_SUFFIX", file);
+            }
+            let service_name = service.name.to_upper_camel_case();
             for method in &service.methods {
+                let method_name = method.name.to_upper_camel_case();
                 let named = |message: &str, suffix: &str| {
                     let name = message.rsplit('.').next().unwrap_or(message);
-                    name == format!("{}{suffix}", method.name)
-                        || name == format!("{}{}{suffix}", service.name, method.name)
+                    name == format!("{method_name}{suffix}")
+                        || name == format!("{service_name}{method_name}{suffix}")
                 };
                 if !named(&method.input, "Request") {
-                    add("RPC_REQUEST_STANDARD_NAME");
+                    add("RPC_REQUEST_STANDARD_NAME", file);
                 }
                 if !named(&method.output, "Response") {
-                    add("RPC_RESPONSE_STANDARD_NAME");
+                    add("RPC_RESPONSE_STANDARD_NAME", file);
                 }
                 let shared =
                     |message: &String| uses.get(message.as_str()).is_some_and(|u| u.len() > 1);
                 if method.input == method.output || shared(&method.input) || shared(&method.output)
                 {
-                    add("RPC_REQUEST_RESPONSE_UNIQUE");
+                    add("RPC_REQUEST_RESPONSE_UNIQUE", file);
                 }
             }
         }

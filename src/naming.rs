@@ -40,6 +40,26 @@ pub fn crate_name(package: &str) -> String {
 /// The name becomes a Cargo package, a Rust crate, binary names and the first segment of the
 /// proto packages, so it must be valid as all of them: lowercase ASCII words separated by single
 /// `-` or `_`, starting with a letter.
+/// Whether the last part of a proto package is a version as buf's lint takes one: `v1`,
+/// `v2beta1`, `v1alpha`. Forms rarer than those (`v1p1beta1`, `v1test`) count as not, which
+/// only lists them as exceptions that they do not need.
+pub fn is_package_version(part: &str) -> bool {
+    let Some(rest) = part.strip_prefix('v') else {
+        return false;
+    };
+    let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let (major, rest) = rest.split_at(digits);
+    let stability = ["alpha", "beta"]
+        .iter()
+        .find_map(|word| rest.strip_prefix(word));
+    !major.is_empty()
+        && !major.starts_with('0')
+        && match stability {
+            Some(number) => number.bytes().all(|b| b.is_ascii_digit()),
+            None => rest.is_empty(),
+        }
+}
+
 pub fn check_package_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("the name cannot be empty".into());
@@ -169,6 +189,18 @@ fn tonic_snake(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn package_versions_as_buf_takes_them() {
+        for good in ["v1", "v2", "v10", "v1beta1", "v2alpha", "v3beta"] {
+            assert!(is_package_version(good), "{good}");
+        }
+        for bad in [
+            "", "v", "v0", "v01", "1", "version1", "v1x", "v1beta1x", "greeting", "V1",
+        ] {
+            assert!(!is_package_version(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn tonic_names() {

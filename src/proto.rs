@@ -188,12 +188,17 @@ fn to_api(pool: &DescriptorPool, files: Vec<String>) -> Result<Api> {
         .map(|service| to_service(&service))
         .collect();
     name_modules(&mut services)?;
+    let packages = files
+        .iter()
+        .filter_map(|name| pool.get_file_by_name(name))
+        .map(|file| (file.name().to_owned(), file.package_name().to_owned()))
+        .collect();
     let mut api = Api {
         files,
         services,
         lint_exceptions: std::collections::BTreeMap::default(),
     };
-    api.find_lint_exceptions();
+    api.find_lint_exceptions(&packages);
     Ok(api)
 }
 

@@ -1,5 +1,6 @@
-//! The layer around every call, whatever its service: the deadline (the client's `grpc-timeout`,
-//! capped by the server's maximum), the limit of calls handled at once, a panic turned into
+//! The layer around every call, whatever its service: the deadline (the client's `grpc-timeout`
+//! for the whole call, and the server's maximum for its handler, until the response starts, so
+//! that a stream may stay open for as long as its client wants), the limit of calls handled at once, a panic turned into
 //! `INTERNAL` for that call alone, a debug line per call, the metrics of each method, and, when
 //! traces are on, a server span per call whose parent is the client's W3C `traceparent`.
 //!
@@ -66,7 +67,8 @@ const MAX_METHODS: usize = 1000;
 /// The limits that every call is held to.
 #[derive(Debug, Clone, Copy)]
 pub struct CallLimits {
-    /// The longest a call may take, whatever the client's deadline; `None` for no maximum.
+    /// The longest a handler may take to answer, whatever the client's deadline (for a streaming
+    /// response, to start its stream); `None` for no maximum.
     pub max_call: Option<Duration>,
     /// Calls handled at once, over all connections.
     pub max_concurrent: usize,
@@ -295,7 +297,9 @@ where
         }
         // Here, not in the future: tonic starts its own timer once this returns.
         let limits = self.shared.limits;
-        let deadline = deadline(request.headers(), limits.max_call).map(|d| Instant::now() + d);
+        let now = Instant::now();
+        let deadline = deadline(request.headers(), limits.max_call).map(|d| now + d);
+        let asked = asked(request.headers()).map(|d| now + d);
         let metrics = self.shared.method(request.uri().path());
         let permits =
             (!EXEMPT.contains(&metrics.service.as_str())).then(|| Arc::clone(&self.shared.permits));
@@ -317,7 +321,8 @@ where
                 .catch_unwind()
                 .await;
             match handled.map(|answer| answer.and_then(|handled| handled)) {
-                Ok(Ok(Ok(response))) => Ok(CallBody::watch(response, call, deadline)),
+                // The server's maximum bounds the handler; the client's deadline, the stream too.
+                Ok(Ok(Ok(response))) => Ok(CallBody::watch(response, call, asked)),
                 Ok(Ok(Err(err))) => {
                     call.finish(Code::Unknown);
                     Err(err)
@@ -402,16 +407,20 @@ fn answer(mut call: Call, status: &Status) -> Response<CallBody> {
     status.clone().into_http().map(CallBody::done)
 }
 
-/// How long the call may take: the client's `grpc-timeout`, capped by `max_call`.
+/// How long the handler may take: the client's `grpc-timeout`, capped by `max_call`.
 fn deadline(headers: &HeaderMap, max_call: Option<Duration>) -> Option<Duration> {
-    let asked = headers
-        .get("grpc-timeout")
-        .and_then(|value| value.to_str().ok())
-        .and_then(parse_timeout);
-    match (asked, max_call) {
+    match (asked(headers), max_call) {
         (Some(asked), Some(max)) => Some(asked.min(max)),
         (asked, max) => asked.or(max),
     }
+}
+
+/// How long the whole call may take: the client's `grpc-timeout`.
+fn asked(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get("grpc-timeout")
+        .and_then(|value| value.to_str().ok())
+        .and_then(parse_timeout)
 }
 
 /// A `grpc-timeout` value: up to 8 digits and a unit (`H`, `M`, `S`, `m`, `u` or `n`). One that
