@@ -215,7 +215,7 @@ fn an_overlapping_edit_gets_conflict_markers_and_nothing_else_changes() {
     let version = env!("CARGO_PKG_VERSION");
     assert!(merged.contains("<<<<<<< yours\n\n  audit:\n"), "{merged}");
     assert!(
-        merged.contains("=======\n\n  # The files that grpc-scaffold owns"),
+        merged.contains("=======\n\n  # buf's style rules on the protos"),
         "{merged}"
     );
     assert!(
@@ -307,9 +307,9 @@ fn check_lists_each_file_and_why_as_text_and_json() {
         stdout.contains(".dockerignore: the template changed\n"),
         "{stdout}"
     );
-    // A hand edit that `update` keeps as it is fails nothing.
+    // A hand edit under a template change is merged, and says so.
     assert!(
-        stdout.contains("note: `Dockerfile` is edited by hand; `update` keeps it as it is\n"),
+        stdout.contains("Dockerfile: the template changed; your edits are kept\n"),
         "{stdout}"
     );
     // A line per file (the templates decide how many), and the error counts them.
@@ -337,14 +337,22 @@ fn check_lists_each_file_and_why_as_text_and_json() {
     let ignore = files.iter().find(|f| f["path"] == ".dockerignore").unwrap();
     assert_eq!(ignore["action"], "update");
     assert_eq!(ignore["owner"], "tool");
-    assert!(
-        files.iter().all(|f| f["path"] != "Dockerfile"),
-        "{report:#}"
-    );
+    let dockerfile = files.iter().find(|f| f["path"] == "Dockerfile").unwrap();
+    assert_eq!(dockerfile["action"], "merge", "{report:#}");
     assert_eq!(files.len(), listed, "{report:#}");
-    assert!(report["notes"]
-        .to_string()
-        .contains("`Dockerfile` is edited by hand"));
+
+    // Brought up to date, a hand edit that `update` keeps as it is fails nothing, with a note.
+    update(&project).success();
+    let dockerfile = project.join("Dockerfile");
+    let mut text = fs::read_to_string(&dockerfile).unwrap();
+    text.push_str("# Built by the platform team's pipeline\n");
+    fs::write(&dockerfile, text).unwrap();
+    let assert = check(&project).success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains("note: `Dockerfile` is edited by hand; `update` keeps it as it is\n"),
+        "{stdout}"
+    );
 }
 
 #[test]
