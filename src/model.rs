@@ -3,8 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use heck::ToUpperCamelCase as _;
-
 use heck::ToTitleCase;
 use serde::Serialize;
 
@@ -113,8 +111,8 @@ impl Api {
     }
 
     /// Find what the protos break of buf's standard lint rules that name things, for `buf.yaml`
-    /// to list: a package that is missing, has no version or is not in the folder of its name
-    /// (`packages` gives each file's); a service without the `Service` suffix; an RPC whose
+    /// to list: a package that is missing, has no version, is not in the folder of its name or
+    /// shares a folder with another (`packages` gives each file's); a service without the `Service` suffix; an RPC whose
     /// request and response are not `<Method>Request` and `<Method>Response` (or
     /// `<Service><Method>...`) of its own.
     pub fn find_lint_exceptions(&mut self, packages: &BTreeMap<String, String>) {
@@ -125,16 +123,33 @@ impl Api {
                 .or_default()
                 .insert(format!("proto/{file}"));
         };
+        let folder = |file: &str| {
+            file.rsplit_once('/')
+                .map_or("", |(folder, _)| folder)
+                .to_owned()
+        };
+        let mut by_folder: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+        let mut by_package: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
         for (file, package) in packages {
+            by_folder.entry(folder(file)).or_default().insert(package);
+            by_package.entry(package).or_default().insert(folder(file));
+        }
+        for (file, package) in packages {
+            if by_folder[&folder(file)].len() > 1 {
+                add("DIRECTORY_SAME_PACKAGE", file);
+            }
             if package.is_empty() {
                 add("PACKAGE_DEFINED", file);
                 continue;
             }
-            let folder = file.rsplit_once('/').map_or("", |(folder, _)| folder);
-            if folder != package.replace('.', "/") {
+            if by_package[package.as_str()].len() > 1 {
+                add("PACKAGE_SAME_DIRECTORY", file);
+            }
+            if folder(file) != package.replace('.', "/") {
                 add("PACKAGE_DIRECTORY_MATCH", file);
             }
-            if !naming::is_package_version(package.rsplit('.').next().unwrap_or_default()) {
+            let version = package.rsplit_once('.').map(|(_, last)| last);
+            if !version.is_some_and(naming::is_package_version) {
                 add("PACKAGE_VERSION_SUFFIX", file);
             }
         }
@@ -152,9 +167,9 @@ impl Api {
             if !service.name.ends_with("Service") {
                 add("SERVICE_SUFFIX", file);
             }
-            let service_name = service.name.to_upper_camel_case();
+            let service_name = naming::buf_pascal_case(&service.name);
             for method in &service.methods {
-                let method_name = method.name.to_upper_camel_case();
+                let method_name = naming::buf_pascal_case(&method.name);
                 let named = |message: &str, suffix: &str| {
                     let name = message.rsplit('.').next().unwrap_or(message);
                     name == format!("{method_name}{suffix}")

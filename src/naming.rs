@@ -35,11 +35,6 @@ pub fn crate_name(package: &str) -> String {
     package.replace('-', "_")
 }
 
-/// Why `name` cannot be a package name here, if it cannot.
-///
-/// The name becomes a Cargo package, a Rust crate, binary names and the first segment of the
-/// proto packages, so it must be valid as all of them: lowercase ASCII words separated by single
-/// `-` or `_`, starting with a letter.
 /// Whether the last part of a proto package is a version as buf's lint takes one: `v1`,
 /// `v2beta1`, `v1alpha`. Forms rarer than those (`v1p1beta1`, `v1test`) count as not, which
 /// only lists them as exceptions that they do not need.
@@ -55,11 +50,35 @@ pub fn is_package_version(part: &str) -> bool {
     !major.is_empty()
         && !major.starts_with('0')
         && match stability {
-            Some(number) => number.bytes().all(|b| b.is_ascii_digit()),
+            Some("") => true,
+            Some(number) => number.bytes().all(|b| b.is_ascii_digit()) && !number.starts_with('0'),
             None => rest.is_empty(),
         }
 }
 
+/// A name in `PascalCase` as buf's lint makes it: the first letter and each letter after `_`, `-`,
+/// `.` or a space are capitalised, the separators dropped, and other letters kept as they are.
+pub fn buf_pascal_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = true;
+    for c in name.chars() {
+        if matches!(c, '_' | '-' | '.') || c.is_whitespace() {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Why `name` cannot be a package name here, if it cannot.
+///
+/// The name becomes a Cargo package, a Rust crate, binary names and the first segment of the
+/// proto packages, so it must be valid as all of them: lowercase ASCII words separated by single
+/// `-` or `_`, starting with a letter.
 pub fn check_package_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("the name cannot be empty".into());
@@ -189,6 +208,18 @@ fn tonic_snake(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pascal_case_as_buf_makes_it() {
+        for (name, pascal) in [
+            ("SayHello", "SayHello"),
+            ("say_hello", "SayHello"),
+            ("ListURLs", "ListURLs"),
+            ("get-v2.item", "GetV2Item"),
+        ] {
+            assert_eq!(buf_pascal_case(name), pascal, "{name}");
+        }
+    }
 
     #[test]
     fn package_versions_as_buf_takes_them() {

@@ -95,7 +95,8 @@ pub enum Owner {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
-    /// `MAX_CALL_SECS`: the longest a call may take, 0 for no maximum.
+    /// `MAX_CALL_SECS`: the longest a handler may take to answer or to start a stream, 0 for no
+    /// maximum.
     pub max_call_secs: u64,
     /// `MAX_CONCURRENT_CALLS`: the calls handled at once.
     pub max_concurrent_calls: u32,
