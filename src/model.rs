@@ -94,8 +94,8 @@ pub struct Api {
     /// The proto files, relative to `proto/`, in dependency order.
     pub files: Vec<String>,
     pub services: Vec<Service>,
-    /// The files whose RPCs break buf's lint rules on requests and responses, by rule, for
-    /// `buf.yaml` to list: protos written before the shapes that those rules ask for.
+    /// The files that break buf's lint rules on packages, folders and names, by rule, for
+    /// `buf.yaml` to list (see [`Api::lint_exceptions`]).
     pub lint_exceptions: BTreeMap<&'static str, BTreeSet<String>>,
 }
 
@@ -110,12 +110,15 @@ impl Api {
         }
     }
 
-    /// Find what the protos break of buf's standard lint rules that name things, for `buf.yaml`
-    /// to list: a package that is missing, has no version, is not in the folder of its name or
-    /// shares a folder with another (`packages` gives each file's); a service without the `Service` suffix; an RPC whose
-    /// request and response are not `<Method>Request` and `<Method>Response` (or
-    /// `<Service><Method>...`) of its own.
-    pub fn find_lint_exceptions(&mut self, packages: &BTreeMap<String, String>) {
+    /// What `services` and the files of `packages` (each file's package) break of buf's standard
+    /// lint rules on packages, folders and names: a package that is missing, has no version, is
+    /// not in the folder of its name or shares a folder with another; a service without the
+    /// `Service` suffix; an RPC whose request and response are not `<Method>Request` and
+    /// `<Method>Response` (or `<Service><Method>...`) of its own.
+    pub fn lint_exceptions(
+        services: &[Service],
+        packages: &BTreeMap<String, String>,
+    ) -> BTreeMap<&'static str, BTreeSet<String>> {
         let mut exceptions: BTreeMap<&'static str, BTreeSet<String>> = BTreeMap::new();
         let mut add = |rule, file: &str| {
             exceptions
@@ -154,7 +157,7 @@ impl Api {
             }
         }
         let mut uses: BTreeMap<&str, BTreeSet<(&str, &str)>> = BTreeMap::new();
-        for service in &self.services {
+        for service in services {
             for method in &service.methods {
                 for message in [&method.input, &method.output] {
                     let rpc = (service.full_name.as_str(), method.name.as_str());
@@ -162,7 +165,7 @@ impl Api {
                 }
             }
         }
-        for service in &self.services {
+        for service in services {
             let file = service.proto_file.as_str();
             if !service.name.ends_with("Service") {
                 add("SERVICE_SUFFIX", file);
@@ -189,7 +192,7 @@ impl Api {
                 }
             }
         }
-        self.lint_exceptions = exceptions;
+        exceptions
     }
 
     /// The HTTP/2 path of every RPC: `/billing.greeting.v1.GreetingService/SayHello`.

@@ -193,13 +193,11 @@ fn to_api(pool: &DescriptorPool, files: Vec<String>) -> Result<Api> {
         .filter_map(|name| pool.get_file_by_name(name))
         .map(|file| (file.name().to_owned(), file.package_name().to_owned()))
         .collect();
-    let mut api = Api {
+    Ok(Api {
+        lint_exceptions: Api::lint_exceptions(&services, &packages),
         files,
         services,
-        lint_exceptions: std::collections::BTreeMap::default(),
-    };
-    api.find_lint_exceptions(&packages);
-    Ok(api)
+    })
 }
 
 /// Google's wrapper types become Rust primitives in prost, which tonic cannot take as a whole

@@ -1,7 +1,7 @@
 //! The layer around every call, whatever its service: the deadline (the client's `grpc-timeout`
 //! for the whole call, and the server's maximum for its handler, until the response starts, so
-//! that a stream may stay open for as long as its client wants), the limit of calls handled at once, a panic turned into
-//! `INTERNAL` for that call alone, a debug line per call, the metrics of each method, and, when
+//! that a stream may stay open for as long as its client wants), the limit of calls handled at
+//! once, a panic turned into `INTERNAL` for that call alone, a debug line per call, the metrics of each method, and, when
 //! traces are on, a server span per call whose parent is the client's W3C `traceparent`.
 //!
 //! Metrics, by `grpc_service` and `grpc_method`: `grpc_server_started_total`,
@@ -298,8 +298,9 @@ where
         // Here, not in the future: tonic starts its own timer once this returns.
         let limits = self.shared.limits;
         let now = Instant::now();
-        let deadline = deadline(request.headers(), limits.max_call).map(|d| now + d);
-        let asked = asked(request.headers()).map(|d| now + d);
+        let asked = asked(request.headers());
+        let deadline = deadline(asked, limits.max_call).map(|d| now + d);
+        let asked = asked.map(|d| now + d);
         let metrics = self.shared.method(request.uri().path());
         let permits =
             (!EXEMPT.contains(&metrics.service.as_str())).then(|| Arc::clone(&self.shared.permits));
@@ -407,9 +408,9 @@ fn answer(mut call: Call, status: &Status) -> Response<CallBody> {
     status.clone().into_http().map(CallBody::done)
 }
 
-/// How long the handler may take: the client's `grpc-timeout`, capped by `max_call`.
-fn deadline(headers: &HeaderMap, max_call: Option<Duration>) -> Option<Duration> {
-    match (asked(headers), max_call) {
+/// How long the handler may take: the client's deadline, capped by `max_call`.
+fn deadline(asked: Option<Duration>, max_call: Option<Duration>) -> Option<Duration> {
+    match (asked, max_call) {
         (Some(asked), Some(max)) => Some(asked.min(max)),
         (asked, max) => asked.or(max),
     }
@@ -746,13 +747,13 @@ mod tests {
     fn the_server_maximum_caps_the_clients_deadline() {
         let mut headers = HeaderMap::new();
         let max = Some(Duration::from_secs(30));
-        assert_eq!(deadline(&headers, max), max);
-        assert_eq!(deadline(&headers, None), None);
+        assert_eq!(deadline(asked(&headers), max), max);
+        assert_eq!(deadline(asked(&headers), None), None);
         headers.insert("grpc-timeout", "2S".parse().unwrap());
-        assert_eq!(deadline(&headers, max), Some(Duration::from_secs(2)));
+        assert_eq!(deadline(asked(&headers), max), Some(Duration::from_secs(2)));
         headers.insert("grpc-timeout", "1H".parse().unwrap());
-        assert_eq!(deadline(&headers, max), max);
+        assert_eq!(deadline(asked(&headers), max), max);
         headers.insert("grpc-timeout", "soon".parse().unwrap());
-        assert_eq!(deadline(&headers, max), max);
+        assert_eq!(deadline(asked(&headers), max), max);
     }
 }
