@@ -92,6 +92,12 @@ pub struct NewArgs {
     /// Print the files that would be written, with their sizes, and write nothing
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Where the project gets grpc-scaffold-runtime: `vendor` (a copy in
+    /// vendor/grpc-scaffold-runtime, which `update` replaces whole), `crates-io`, or the path of
+    /// a checkout of the runtime
+    #[arg(long, value_name = "SOURCE", default_value = "vendor")]
+    pub runtime: crate::runtime::Source,
 }
 
 /// How `check` prints its findings.

@@ -29,6 +29,7 @@ pub mod proto;
 pub mod record;
 pub mod render;
 pub mod report;
+pub mod runtime;
 pub mod templates;
 pub mod tree;
 pub mod update;
@@ -61,12 +62,14 @@ pub struct Generated {
     pub owners: Owners,
     /// The HTTP/2 path of every RPC its protos define.
     pub rpcs: Vec<String>,
+    /// Where it gets the runtime crate from.
+    pub runtime: runtime::Source,
 }
 
 impl Generated {
     /// The record of the project as generated.
     pub fn record(&self) -> Record {
-        let mut record = Record::new(self.kind, &self.name, self.rpcs.clone());
+        let mut record = Record::new(self.kind, &self.name, &self.runtime, self.rpcs.clone());
         for (path, contents) in &self.files {
             record.insert(path, self.owner(path), contents);
         }
@@ -112,12 +115,16 @@ pub fn generate(options: &Options) -> Result<Generated> {
     };
     files.extend(render_code(&templates, &renderer, &project, &mut owners)?);
     check_dependencies(&options.name, &files)?;
+    let vendored = options.runtime.files()?;
+    owners.extend(vendored.keys().map(|path| (path.clone(), Owner::Runtime)));
+    files.extend(vendored);
     Ok(Generated {
         kind: options.kind,
         name: options.name.clone(),
         files,
         owners,
         rpcs: project.api.rpcs(),
+        runtime: options.runtime.clone(),
     })
 }
 

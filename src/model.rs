@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use heck::ToTitleCase;
 use serde::Serialize;
 
-use crate::naming;
+use crate::{naming, runtime};
 use crate::options::Options;
 use crate::templates::{Limits, Manifest};
 
@@ -34,8 +34,14 @@ pub struct Project {
     pub bins: BTreeMap<String, String>,
     pub port: u16,
     pub limits: Limits,
+    /// The server settings whose default this kind changes from the runtime's, by clap's id:
+    /// `("listen", "[::]:5555")`, for `mut_arg` in `src/config.rs`.
+    pub server_defaults: Vec<(&'static str, String)>,
     /// The files the user owns, as the README names them: `src/services/<service>.rs`.
     pub user_files: Vec<String>,
+    /// The dependency on grpc-scaffold-runtime, as `Cargo.toml` writes it after the name:
+    /// `{ version = "0.5.0", path = "vendor/grpc-scaffold-runtime", features = ["jwt"] }`.
+    pub runtime: String,
     /// The version of grpc-scaffold that writes the project, for its CI to check it with.
     pub scaffold_version: &'static str,
     /// Dependency versions of the generated project, from `templates/versions.toml`.
@@ -62,6 +68,7 @@ impl Project {
                 .collect(),
             port: manifest.port,
             limits: manifest.limits,
+            server_defaults: server_defaults(manifest),
             user_files: manifest
                 .user
                 .iter()
@@ -70,6 +77,7 @@ impl Project {
                         .replace("__service__", "<service>")
                 })
                 .collect(),
+            runtime: runtime_dependency(&options.runtime, &manifest.runtime),
             scaffold_version: env!("CARGO_PKG_VERSION"),
             versions,
             api: Api::default(),
@@ -77,6 +85,38 @@ impl Project {
             crate_name,
         }
     }
+}
+
+/// What `manifest` changes of the runtime's defaults: the port of the core listener (a callout
+/// has listeners of its own), and the call limits.
+fn server_defaults(manifest: &Manifest) -> Vec<(&'static str, String)> {
+    let runtime = Limits::default();
+    let mut defaults = Vec::new();
+    let callout = manifest.features.iter().any(|feature| feature == "callout");
+    if !callout && manifest.port != RUNTIME_PORT {
+        defaults.push(("listen", format!("[::]:{}", manifest.port)));
+    }
+    if manifest.limits.max_call_secs != runtime.max_call_secs {
+        defaults.push(("max_call_secs", manifest.limits.max_call_secs.to_string()));
+    }
+    if manifest.limits.max_concurrent_calls != runtime.max_concurrent_calls {
+        let calls = manifest.limits.max_concurrent_calls.to_string();
+        defaults.push(("max_concurrent_calls", calls));
+    }
+    defaults
+}
+
+/// The gRPC port of the runtime's own listener flags.
+const RUNTIME_PORT: u16 = 50051;
+
+/// The inline table of the runtime's dependency, from `source` with `features`.
+fn runtime_dependency(source: &runtime::Source, features: &[String]) -> String {
+    let mut table = source.dependency();
+    if !features.is_empty() {
+        let quoted: Vec<String> = features.iter().map(|f| format!("\"{f}\"")).collect();
+        table.push_str(&format!(", features = [{}]", quoted.join(", ")));
+    }
+    format!("{{ {table} }}")
 }
 
 /// `text` with its first letter in upper case, and the rest as it is.

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use crate::cli::NewArgs;
 use crate::error::{Error, Result};
 use crate::kind::Kind;
-use crate::naming;
+use crate::{naming, runtime};
 
 /// What to generate, and where.
 #[derive(Debug, Clone)]
@@ -23,6 +23,8 @@ pub struct Options {
     pub protos: Vec<PathBuf>,
     /// Where their imports are found; empty means each file's directory.
     pub includes: Vec<PathBuf>,
+    /// Where the project gets the runtime crate from.
+    pub runtime: runtime::Source,
 }
 
 impl Options {
@@ -46,6 +48,7 @@ impl Options {
             dry_run: false,
             protos: Vec::new(),
             includes: Vec::new(),
+            runtime: runtime::Source::default(),
         })
     }
 }
@@ -67,6 +70,7 @@ impl TryFrom<NewArgs> for Options {
         if let Some(output) = args.output {
             options.destination = output;
         }
+        options.runtime = args.runtime;
         options.force = args.force;
         options.dry_run = args.dry_run;
         Ok(options)

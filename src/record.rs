@@ -19,6 +19,7 @@ use sha2::{Digest as _, Sha256};
 use crate::error::{Error, Result};
 use crate::kind::Kind;
 use crate::render::Files;
+use crate::runtime;
 use crate::templates::Owner;
 use crate::tree;
 
@@ -41,6 +42,10 @@ pub struct Record {
     pub grpc_scaffold: String,
     pub kind: String,
     pub name: String,
+    /// Where the project gets the runtime crate: `vendor`, `crates-io` or a path (see
+    /// [`runtime::Source`]); a project written before the runtime existed has none.
+    #[serde(default)]
+    pub runtime: Option<String>,
     /// The RPC paths the protos defined when the project was last written.
     #[serde(default)]
     pub rpcs: Vec<String>,
@@ -67,11 +72,12 @@ impl Entry {
 
 impl Record {
     /// An empty record of a project of `kind`, named `name`, whose protos define `rpcs`.
-    pub fn new(kind: Kind, name: &str, rpcs: Vec<String>) -> Self {
+    pub fn new(kind: Kind, name: &str, runtime: &runtime::Source, rpcs: Vec<String>) -> Self {
         Self {
             grpc_scaffold: env!("CARGO_PKG_VERSION").to_owned(),
             kind: kind.id().to_owned(),
             name: name.to_owned(),
+            runtime: Some(runtime.to_string()),
             rpcs,
             files: BTreeMap::new(),
         }
@@ -94,6 +100,17 @@ impl Record {
     /// The entry of `path`, if grpc-scaffold wrote it.
     pub fn entry(&self, path: &Path) -> Option<&Entry> {
         self.files.get(&key(path))
+    }
+
+    /// Where the project gets the runtime crate; a copy where the record names none.
+    pub fn runtime(&self) -> Result<runtime::Source> {
+        self.runtime
+            .as_deref()
+            .map_or(Ok(runtime::Source::Vendor), str::parse)
+            .map_err(|reason| Error::RecordInvalid {
+                path: PathBuf::from(RECORD),
+                reason: format!("`runtime`: {reason}"),
+            })
     }
 
     /// The kind it records.
@@ -151,6 +168,9 @@ impl Record {
         let _ = writeln!(out, "grpc-scaffold = {}", quote(&self.grpc_scaffold));
         let _ = writeln!(out, "kind = {}", quote(&self.kind));
         let _ = writeln!(out, "name = {}", quote(&self.name));
+        if let Some(runtime) = &self.runtime {
+            let _ = writeln!(out, "runtime = {}", quote(runtime));
+        }
         out.push_str(
             "\n# The RPCs of the protos when the project was last written, so that `update` can report\n\
              # those that are gone.\nrpcs = [\n",
@@ -161,12 +181,14 @@ impl Record {
         out.push_str(
             "]\n\n# Every file that grpc-scaffold wrote: who owns it, and the SHA-256 of what was written.\n\
              # `update` rewrites the tool's files, merging in your edits, and never touches yours. To\n\
-             # take one of the tool's files over, set its owner to \"user\".\n[files]\n",
+             # take one of the tool's files over, set its owner to \"user\". The runtime's copy is\n\
+             # replaced whole.\n[files]\n",
         );
         for (path, entry) in &self.files {
             let owner = match entry.owner {
                 Owner::Tool => "tool",
                 Owner::User => "user",
+                Owner::Runtime => "runtime",
             };
             let _ = writeln!(
                 out,
@@ -238,7 +260,12 @@ mod tests {
 
     #[test]
     fn the_record_reads_back_what_it_writes() {
-        let mut record = Record::new(Kind::Custom, "shop", vec!["/a.B/C".into()]);
+        let mut record = Record::new(
+            Kind::Custom,
+            "shop",
+            &runtime::Source::Vendor,
+            vec!["/a.B/C".into()],
+        );
         record.insert(Path::new("src/odd \"name\\.rs"), Owner::User, "x");
         record.insert(Path::new("Cargo.toml"), Owner::Tool, "");
         let read: Record = toml::from_str(&record.render()).unwrap();

@@ -49,6 +49,9 @@ pub struct Manifest {
     /// `<name>-client`.
     #[serde(default)]
     pub bins: Vec<String>,
+    /// The features of grpc-scaffold-runtime that the project turns on, such as `jwt`.
+    #[serde(default)]
+    pub runtime: Vec<String>,
     /// Shared folders of `templates/features/` that this kind includes, such as `jwt`.
     #[serde(default)]
     pub features: Vec<String>,
@@ -88,6 +91,9 @@ pub enum Owner {
     Tool,
     /// The user: written once, and never touched again.
     User,
+    /// grpc-scaffold, as one unit: the project's copy of the runtime crate, which `update`
+    /// replaces whole and never merges.
+    Runtime,
 }
 
 /// The defaults of a kind's call limits (`[limits]` in its manifest), where its calls are not

@@ -317,6 +317,7 @@ pub fn plan(dir: &Path) -> Result<Plan> {
     let name = record.name.clone();
     let mut options = Options::new(&name, kind)?;
     dir.clone_into(&mut options.destination);
+    options.runtime = record.runtime()?;
 
     let templates = templates::load(kind)?;
     let renderer = Renderer::new(&templates)?;
@@ -327,9 +328,10 @@ pub fn plan(dir: &Path) -> Result<Plan> {
         record: &record,
         changes: Vec::new(),
         notes: Vec::new(),
-        next: Record::new(kind, &name, Vec::new()),
+        next: Record::new(kind, &name, &options.runtime, Vec::new()),
         bases: Files::new(),
         deleted: Vec::new(),
+        runtime_edited: Vec::new(),
     };
 
     // The protos first: the tool's are merged like any of its files, the user's are read as
@@ -363,11 +365,16 @@ pub fn plan(dir: &Path) -> Result<Plan> {
             .mark_bundled(&proto::compile(kind.id(), &protos_rendered)?);
     }
 
-    let code = render_code(&templates, &renderer, &project, &mut owners)?;
+    let mut code = render_code(&templates, &renderer, &project, &mut owners)?;
     for (path, rendered) in &code {
         let owner = decider.owner(path, &owners);
         decider.decide(path, owner, Some(rendered))?;
     }
+    let vendored = options.runtime.files()?;
+    for (path, rendered) in &vendored {
+        decider.decide(path, Owner::Runtime, Some(rendered))?;
+    }
+    code.extend(vendored);
     let gone: Vec<(PathBuf, Owner)> = record
         .files
         .iter()
@@ -376,6 +383,11 @@ pub fn plan(dir: &Path) -> Result<Plan> {
         .collect();
     for (path, owner) in gone {
         decider.decide(&path, owner, None)?;
+    }
+    if !decider.runtime_edited.is_empty() {
+        return Err(Error::RuntimeEdited {
+            paths: decider.runtime_edited,
+        });
     }
 
     let rpcs = project.api.rpcs();
@@ -503,6 +515,9 @@ struct Decider<'a> {
     bases: Files,
     /// The files the user deleted that the templates still write.
     deleted: Vec<(PathBuf, Owner)>,
+    /// The files of the runtime's copy that differ from what was written: the copy is replaced
+    /// whole or not at all.
+    runtime_edited: Vec<PathBuf>,
 }
 
 impl Decider<'_> {
@@ -535,6 +550,9 @@ impl Decider<'_> {
             after: after.map(str::to_owned),
         };
 
+        if owner == Owner::Runtime {
+            return Ok(self.decide_runtime(path, entry.as_ref(), disk.clone(), rendered, change));
+        }
         let Some(new) = rendered else {
             // The templates no longer write this file.
             match (&disk, owner) {
@@ -542,19 +560,25 @@ impl Decider<'_> {
                     self.changes
                         .push(change(Action::Remove, "no longer generated", None));
                 }
-                (Some(_), _) => self.notes.push(format!(
-                    "`{shown}` is no longer generated; it is yours now, left as it is"
-                )),
+                (Some(_), _) => self.notes.push(match replaced_by(path) {
+                    Some(instead) => format!(
+                        "`{shown}` is edited, and the runtime crate now does what it did; it is left as it is, and no longer built: {instead}"
+                    ),
+                    None => format!(
+                        "`{shown}` is no longer generated; it is yours now, left as it is"
+                    ),
+                }),
                 (None, Owner::User) => self.notes.push(format!(
                     "`{shown}` is gone, and leaves `{}`",
                     record::RECORD
                 )),
-                (None, Owner::Tool) => {}
+                (None, _) => {}
             }
             return Ok(None);
         };
 
         let (after, recorded) = match (owner, &entry, disk.as_deref()) {
+            (Owner::Runtime, _, _) => unreachable!("decided by `decide_runtime`"),
             // Deleted by the user: it stays deleted.
             (_, Some(entry), None) => {
                 self.notes.push(format!(
@@ -611,6 +635,47 @@ impl Decider<'_> {
         }
         self.next.insert(path, owner, &recorded);
         Ok(Some(after))
+    }
+
+    /// Decide a file of the runtime's copy: written when it is new or unedited, removed when the
+    /// runtime no longer has it, and noted in `runtime_edited` when it was changed by hand.
+    fn decide_runtime(
+        &mut self,
+        path: &Path,
+        entry: Option<&record::Entry>,
+        disk: Option<String>,
+        rendered: Option<&str>,
+        change: impl Fn(Action, &str, Option<&str>) -> Change,
+    ) -> Option<String> {
+        let unedited = match (&disk, entry) {
+            (None, None) => true,
+            (Some(disk), Some(entry)) => entry.matches(disk) || rendered == Some(disk.as_str()),
+            (Some(disk), None) => rendered == Some(disk.as_str()),
+            (None, Some(_)) => false,
+        };
+        if !unedited {
+            self.runtime_edited.push(path.to_owned());
+            return disk;
+        }
+        match (rendered, &disk) {
+            (Some(new), Some(disk)) if new == disk => {}
+            (Some(new), Some(_)) => {
+                self.changes
+                    .push(change(Action::Update, "the runtime changed", Some(new)));
+            }
+            (Some(new), None) => {
+                self.changes
+                    .push(change(Action::Create, "new in the runtime", Some(new)));
+            }
+            (None, Some(_)) => {
+                self.changes
+                    .push(change(Action::Remove, "no longer in the runtime", None));
+            }
+            (None, None) => {}
+        }
+        let new = rendered?;
+        self.next.insert(path, Owner::Runtime, new);
+        Some(new.to_owned())
     }
 
     /// Say which RPCs are gone from the protos, and which are new and have no handler yet.
@@ -727,6 +792,33 @@ struct Decided {
     /// What the record notes as written.
     recorded: String,
     change: Option<(Action, &'static str)>,
+}
+
+/// What replaces a file of the server core or a kind's framework that a project kept in its own
+/// tree before grpc-scaffold 0.5.0, for the note on such a file that the user had edited.
+fn replaced_by(path: &Path) -> Option<&'static str> {
+    let path = path.to_str()?;
+    let advice = match path {
+        "src/server.rs" | "src/server/listen.rs" | "src/server/calls.rs" | "src/server/admin.rs"
+        | "src/server/tests.rs" => {
+            "add a tower layer with `Server::layer`, admin routes with `Server::admin_routes`, and settings to `Config` in `src/config.rs`"
+        }
+        "src/telemetry.rs" => {
+            "wrap `telemetry::init` in `src/bin/server.rs`, or add a `tracing` layer of your own there"
+        }
+        "src/auth.rs" | "src/keys.rs" | "src/access.rs" | "src/public_keys.rs"
+        | "src/token_cache.rs" => {
+            "check more in your own code (`src/process.rs`, or a layer with `Server::layer`); the token checks are `grpc_scaffold_runtime::jwt`"
+        }
+        "src/dispatcher.rs" | "src/object.rs" | "src/redact.rs" | "src/signature.rs" => {
+            "do it in a hook in `src/hooks.rs`; the dispatcher and its helpers are `grpc_scaffold_runtime::tyk`"
+        }
+        "src/processor.rs" | "src/reply.rs" | "src/replies.rs" | "src/tools.rs" => {
+            "do it in your callout in `src/callout.rs`; the processor and its replies are `grpc_scaffold_runtime::ext_proc`"
+        }
+        _ => return None,
+    };
+    Some(advice)
 }
 
 /// Decide one of the tool's files from its `base`, its contents on `disk` and the `new`

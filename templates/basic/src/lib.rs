@@ -1,9 +1,9 @@
-//! The library behind the server and client binaries: configuration, the generated protos, the
-//! service implementations, and the server that hosts them.
+//! The library behind the server and client binaries: configuration, the generated protos, and
+//! the service implementations. The server that hosts them is grpc-scaffold-runtime's.
 
 pub mod client;
 pub mod config;
 pub mod proto;
-pub mod server;
 pub mod services;
-pub mod telemetry;
+
+pub use grpc_scaffold_runtime::{server, telemetry};

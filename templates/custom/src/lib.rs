@@ -1,8 +1,8 @@
-//! The library behind the server: configuration, the code generated from `proto/`, one module
-//! per service with its handlers, and the server that hosts them.
+//! The library behind the server: configuration, the code generated from `proto/`, and one
+//! module per service with its handlers. The server that hosts them is grpc-scaffold-runtime's.
 
 pub mod config;
 pub mod proto;
-pub mod server;
 pub mod services;
-pub mod telemetry;
+
+pub use grpc_scaffold_runtime::{server, telemetry};

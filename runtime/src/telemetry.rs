@@ -2,7 +2,7 @@
 //! format from `--log-format`. Traces are off unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set; then
 //! each call's span (`server/calls.rs`) is exported over OTLP/gRPC, continuing the client's W3C
 //! `traceparent`. Metrics, unless turned off, go to a Prometheus recorder, which the admin listener
-//! renders. [`version`] is what this build calls itself.
+//! renders. [`Build`] is what the project's build calls itself.
 
 use std::io::IsTerminal as _;
 use std::sync::OnceLock;
@@ -20,19 +20,76 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::prelude::*;
 
-/// This build's version, as `--version`, the startup log and the `build_info` metric show it:
-/// `VERSION` from the build's environment when CI sets it, or else Cargo.toml's, followed by
-/// `git describe` when built in a repository (`0.1.0+4f2a9c1`, with `.dirty` for changes not
-/// yet committed).
+use crate::server::ServerArgs;
+
+/// What a project's build calls itself, as `--version`, the startup log, the `build_info`
+/// metric and the traces' service name show it. [`build!`](crate::build) makes it in the
+/// project's crate, so that the name and version are the project's.
+#[derive(Debug)]
+pub struct Build {
+    name: &'static str,
+    version: String,
+}
+
+impl Build {
+    /// The build of package `name` at `version`: `ci_version` instead when it is set and not
+    /// empty, else `version+git` when `git` (`git describe`) is not empty.
+    pub fn new(name: &'static str, version: &str, ci_version: Option<&str>, git: &str) -> Self {
+        let version = match ci_version {
+            Some(ci) if !ci.is_empty() => ci.to_owned(),
+            _ if git.is_empty() => version.to_owned(),
+            _ => format!("{version}+{git}"),
+        };
+        Self { name, version }
+    }
+
+    /// The package's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The version: `VERSION` from the build's environment when CI sets it, or else
+    /// Cargo.toml's, followed by `git describe` when built in a repository (`0.1.0+4f2a9c1`,
+    /// with `.dirty` for changes not yet committed).
+    pub fn version(&'static self) -> &'static str {
+        &self.version
+    }
+}
+
+/// The [`Build`] of the crate that calls it, made once: `build!().version()` is what clap's
+/// `#[command(version = ...)]` wants.
+///
+/// ```
+/// let build = grpc_scaffold_runtime::build!();
+/// assert!(build.version().starts_with(env!("CARGO_PKG_VERSION")));
+/// ```
+#[macro_export]
+macro_rules! build {
+    () => {{
+        static BUILD: ::std::sync::OnceLock<$crate::telemetry::Build> =
+            ::std::sync::OnceLock::new();
+        BUILD.get_or_init(|| {
+            $crate::telemetry::Build::new(
+                env!("CARGO_PKG_NAME"),
+                env!("CARGO_PKG_VERSION"),
+                option_env!("VERSION"),
+                $crate::__private::git_version::git_version!(
+                    args = ["--always", "--dirty=.dirty"],
+                    fallback = ""
+                ),
+            )
+        })
+    }};
+}
+
+/// The build that [`init`] was given.
+static BUILD: OnceLock<&'static Build> = OnceLock::new();
+
+/// The version of the build that [`init`] was given, or the runtime's own before that.
 pub fn version() -> &'static str {
-    const GIT: &str =
-        git_version::git_version!(args = ["--always", "--dirty=.dirty"], fallback = "");
-    static VERSION: OnceLock<String> = OnceLock::new();
-    VERSION.get_or_init(|| match option_env!("VERSION") {
-        Some(version) if !version.is_empty() => version.to_owned(),
-        _ if GIT.is_empty() => env!("CARGO_PKG_VERSION").to_owned(),
-        _ => format!("{}+{GIT}", env!("CARGO_PKG_VERSION")),
-    })
+    BUILD
+        .get()
+        .map_or(env!("CARGO_PKG_VERSION"), |build| build.version())
 }
 
 /// Set once, by [`init`], when spans are exported.
@@ -75,8 +132,11 @@ impl Drop for Guard {
 /// Install the metrics recorder (if `metrics`), and the global subscriber, writing to stderr from a background
 /// thread, in colour only on a terminal. `RUST_LOG` takes directives such as `info` or
 /// `my_crate=debug`. With `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans also go to that OTLP/gRPC
-/// collector, as service `OTEL_SERVICE_NAME` (by default the package's name).
-pub fn init(format: LogFormat, metrics: bool) -> Guard {
+/// collector, as service `OTEL_SERVICE_NAME` (by default the package's name). Keep the guard
+/// until exit.
+pub fn init<L: clap::Args>(args: &ServerArgs<L>, build: &'static Build) -> Guard {
+    let (format, metrics) = (args.log_format, args.metrics);
+    BUILD.get_or_init(|| build);
     if metrics {
         self::metrics();
     }
@@ -89,13 +149,13 @@ pub fn init(format: LogFormat, metrics: bool) -> Guard {
         LogFormat::Text => fmt.boxed(),
         LogFormat::Json => fmt.json().boxed(),
     };
-    let (traces, failed) = match tracer_provider() {
+    let (traces, failed) = match tracer_provider(build.name()) {
         Ok(traces) => (traces, None),
         Err(err) => (None, Some(err)),
     };
     let otel = traces.as_ref().map(|provider| {
         tracing_opentelemetry::layer()
-            .with_tracer(provider.tracer(env!("CARGO_PKG_NAME")))
+            .with_tracer(provider.tracer(build.name()))
             .with_filter(LevelFilter::INFO)
     });
     tracing_subscriber::registry()
@@ -114,7 +174,9 @@ pub fn init(format: LogFormat, metrics: bool) -> Guard {
 
 /// A provider that exports spans in batches over OTLP/gRPC, if an endpoint is set. An `https`
 /// endpoint is reached over TLS, trusting the webpki roots.
-fn tracer_provider() -> Result<Option<SdkTracerProvider>, opentelemetry_otlp::ExporterBuildError> {
+fn tracer_provider(
+    name: &'static str,
+) -> Result<Option<SdkTracerProvider>, opentelemetry_otlp::ExporterBuildError> {
     let set = |name| std::env::var_os(name).is_some_and(|value| !value.is_empty());
     if !set("OTEL_EXPORTER_OTLP_ENDPOINT") && !set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
         return Ok(None);
@@ -126,7 +188,7 @@ fn tracer_provider() -> Result<Option<SdkTracerProvider>, opentelemetry_otlp::Ex
     let service = std::env::var("OTEL_SERVICE_NAME")
         .ok()
         .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| env!("CARGO_PKG_NAME").to_owned());
+        .unwrap_or_else(|| name.to_owned());
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     Ok(Some(
         SdkTracerProvider::builder()

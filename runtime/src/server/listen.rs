@@ -1,5 +1,7 @@
 //! Where the server listens: one gRPC address, plaintext or TLS, and the admin HTTP address.
+//! A kind with listeners of its own (the Envoy callouts) has its own flags, bound by [`Bind`].
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -9,7 +11,7 @@ use super::{GrpcListener, Listen, Listeners, bind, tls_config};
 #[derive(Debug, Clone, clap::Args)]
 pub struct ListenArgs {
     /// Address to listen on
-    #[arg(long = "listen", env = "LISTEN_ADDR", default_value = "[::]:{{ port }}")]
+    #[arg(long = "listen", env = "LISTEN_ADDR", default_value = "[::]:50051")]
     pub listen: SocketAddr,
 
     /// PEM certificate chain to serve TLS with (needs --tls-key)
@@ -29,9 +31,14 @@ pub struct ListenArgs {
     pub admin_listen: Listen,
 }
 
-impl ListenArgs {
+/// Flags that say where to listen, and bind the listeners they name.
+pub trait Bind {
     /// Read the certificates, then bind the listeners.
-    pub async fn bind(&self) -> anyhow::Result<Listeners> {
+    fn bind(&self) -> impl Future<Output = anyhow::Result<Listeners>> + Send;
+}
+
+impl Bind for ListenArgs {
+    async fn bind(&self) -> anyhow::Result<Listeners> {
         let tls = match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => {
                 Some(tls_config(cert, key, self.tls_client_ca.as_deref(), "")?)

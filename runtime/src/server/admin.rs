@@ -26,11 +26,13 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// doubles from a millisecond while accepts keep failing.
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 
-/// The admin routes: readiness from `ready`, and `/metrics` if there are `metrics`.
+/// The admin routes: readiness from `ready`, `/metrics` if there are `metrics`, and the
+/// project's own `extra` routes.
 pub fn routes(
     ready: Arc<AtomicBool>,
     metrics: Option<PrometheusHandle>,
     ready_on_any_path: bool,
+    extra: Router,
 ) -> Router {
     let mut router = Router::new()
         .route("/livez", get(|| async { "ok\n" }))
@@ -47,7 +49,7 @@ pub fn routes(
     if ready_on_any_path {
         router = router.fallback(readiness);
     }
-    router.with_state(ready)
+    extra.merge(router.with_state(ready))
 }
 
 async fn readiness(State(ready): State<Arc<AtomicBool>>) -> (StatusCode, &'static str) {
@@ -98,7 +100,12 @@ mod tests {
     async fn admin(ready_on_any_path: bool) -> std::net::SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let routes = routes(Arc::new(AtomicBool::new(true)), None, ready_on_any_path);
+        let routes = routes(
+            Arc::new(AtomicBool::new(true)),
+            None,
+            ready_on_any_path,
+            Router::new(),
+        );
         tokio::spawn(serve(listener, routes));
         address
     }

@@ -1,8 +1,19 @@
-//! The gRPC server around the services: its listeners (`server/listen.rs`), TLS, message-size
-//! limits, health and reflection, the layer around every call (`server/calls.rs`: deadlines,
-//! concurrency, panics, metrics), HTTP/2 keepalive and connection age, the admin HTTP listener
-//! (`server/admin.rs`), and a drain that Kubernetes does not cut short. Configured from flags or
-//! environment variables.
+//! The gRPC server around a project's services: its listeners, TLS and mutual TLS, message-size
+//! limits, health and reflection, the layer around every call ([`CallsLayer`]: deadlines,
+//! concurrency, panics, metrics, traces), HTTP/2 keepalive and connection age, the admin HTTP
+//! listener (metrics and probes), and a drain that Kubernetes does not cut short. Configured
+//! from flags or environment variables ([`ServerArgs`]).
+//!
+//! ```no_run
+//! use clap::Parser as _;
+//! use grpc_scaffold_runtime::server::{Server, ServerArgs, Services};
+//!
+//! # async fn run() -> anyhow::Result<()> {
+//! let args: ServerArgs = ServerArgs::parse();
+//! let services = Services::default(); // add the project's services here
+//! Server::new(&args).serve(services).await
+//! # }
+//! ```
 
 mod admin;
 mod calls;
@@ -30,21 +41,25 @@ use tonic::codegen::http::{Request, Response};
 use tonic::server::NamedService;
 use tonic::service::{Routes, RoutesBuilder};
 use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tonic::transport::{Certificate, Identity, Server as TonicServer, ServerTlsConfig};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tracing::{info, warn};
 
 pub use calls::{CallLimits, CallsLayer};
-pub use listen::ListenArgs;
+pub use listen::{Bind, ListenArgs};
 
 use crate::telemetry::{self, LogFormat};
 
-/// How the server listens, what it accepts, and how it shuts down.
+/// How the server listens (`L`: [`ListenArgs`] unless the kind has listeners of its own),
+/// what it accepts, and how it shuts down. A project flattens it into its own settings, and may
+/// change a default there with clap's `mut_arg`, as `#[command(mut_arg("max_call_secs", |arg|
+/// arg.default_value("0")))]`.
 #[derive(Debug, Clone, clap::Parser)]
-pub struct ServerArgs {
+pub struct ServerArgs<L: clap::Args = ListenArgs> {
+    /// Where the server listens.
     #[command(flatten)]
-    pub listen: ListenArgs,
+    pub listen: L,
 
     /// Largest message received and sent, in MiB, unless one of the two below is set
     #[arg(long, env = "MAX_MSG_SIZE_MB", default_value_t = 4)]
@@ -60,12 +75,12 @@ pub struct ServerArgs {
 
     /// Longest a handler may take to answer or to start a stream, in seconds, whatever the
     /// client's deadline; 0 for no maximum
-    #[arg(long, env = "MAX_CALL_SECS", default_value_t = {{ limits.max_call_secs }})]
+    #[arg(long, env = "MAX_CALL_SECS", default_value_t = 30)]
     pub max_call_secs: u64,
 
     /// Calls handled at once, over all connections, until their response headers go out; more
     /// wait their turn (health checks never do)
-    #[arg(long, env = "MAX_CONCURRENT_CALLS", default_value_t = {{ limits.max_concurrent_calls }})]
+    #[arg(long, env = "MAX_CONCURRENT_CALLS", default_value_t = 32)]
     pub max_concurrent_calls: usize,
 
     /// Milliseconds a call may wait for its turn, within its deadline, before it gets
@@ -118,7 +133,7 @@ pub struct MessageLimits {
     pub send: usize,
 }
 
-impl ServerArgs {
+impl<L: clap::Args> ServerArgs<L> {
     /// The message-size limits in bytes.
     pub fn message_limits(&self) -> MessageLimits {
         let bytes = |mib: Option<usize>| {
@@ -141,9 +156,9 @@ impl ServerArgs {
     }
 
     /// A gRPC server with the connection settings, serving TLS with `tls` if given.
-    fn builder(&self, tls: Option<ServerTlsConfig>) -> anyhow::Result<Server> {
+    fn builder(&self, tls: Option<ServerTlsConfig>) -> anyhow::Result<TonicServer> {
         let seconds = |secs: u64| (secs > 0).then(|| Duration::from_secs(secs));
-        let mut builder = Server::builder()
+        let mut builder = TonicServer::builder()
             .max_concurrent_streams(self.max_concurrent_streams)
             // A connection's window covers every stream's, so that the unread data of calls
             // waiting for a turn can never stall the calls being handled on the same connection.
@@ -175,7 +190,8 @@ const STREAM_WINDOW: u32 = 64 * 1024;
 pub struct Listen(pub Option<SocketAddr>);
 
 impl Listen {
-    async fn bind(self) -> anyhow::Result<Option<TcpListener>> {
+    /// Bind the address, unless it is `off`.
+    pub async fn bind(self) -> anyhow::Result<Option<TcpListener>> {
         match self.0 {
             Some(address) => bind(address).await.map(Some),
             None => Ok(None),
@@ -204,7 +220,8 @@ impl fmt::Display for Listen {
     }
 }
 
-async fn bind(address: SocketAddr) -> anyhow::Result<TcpListener> {
+/// Bind `address`, naming it in the error.
+pub async fn bind(address: SocketAddr) -> anyhow::Result<TcpListener> {
     TcpListener::bind(address)
         .await
         .with_context(|| format!("failed to listen on {address}"))
@@ -212,7 +229,7 @@ async fn bind(address: SocketAddr) -> anyhow::Result<TcpListener> {
 
 /// The TLS settings of `cert` and `key`, with client certificates checked against `client_ca`;
 /// `hint` ends the message of a file that cannot be read.
-fn tls_config(
+pub fn tls_config(
     cert: &Path,
     key: &Path,
     client_ca: Option<&Path>,
@@ -236,14 +253,18 @@ fn tls_config(
 /// A bound gRPC listener, and its TLS settings if it serves TLS.
 #[derive(Debug)]
 pub struct GrpcListener {
+    /// The bound socket.
     pub listener: TcpListener,
+    /// The TLS settings, or `None` for plaintext (h2c).
     pub tls: Option<ServerTlsConfig>,
 }
 
 /// The bound listeners: `ListenArgs::bind` makes them, and a test may make its own.
 #[derive(Debug)]
 pub struct Listeners {
+    /// The gRPC listeners, each served with the same services.
     pub grpc: Vec<GrpcListener>,
+    /// The admin HTTP listener, if it is not `off`.
     pub admin: Option<TcpListener>,
     /// Whether the admin listener answers readiness on every path but its own, not only at
     /// `/readyz`.
@@ -297,128 +318,198 @@ impl Services {
     }
 }
 
-/// Bind the listeners and serve until SIGTERM or SIGINT.
-pub async fn run(args: &ServerArgs, services: Services) -> anyhow::Result<()> {
-    let listeners = args.listen.bind().await?;
-    let signal = shutdown_signal().context("failed to install the signal handlers")?;
-    let delay = Duration::from_secs(args.drain_delay_secs);
-    let shutdown = async move {
-        match signal.await {
-            // What Kubernetes sends: give it time to take the pod out of its endpoints.
-            Signal::Terminate => delay,
-            // A person at a terminal: stop now.
-            Signal::Interrupt => Duration::ZERO,
-        }
-    };
-    serve(listeners, args, services, shutdown).await
-}
-
-/// Serve on `listeners` until `shutdown` completes with the drain delay, then drain: report
-/// NOT_SERVING (over gRPC and HTTP) while still serving for that delay, stop accepting, and give
-/// in-flight calls up to `--shutdown-grace-secs` to finish.
-pub async fn serve(
+/// Serve `services` on `listeners` with `args` until `shutdown` completes, then drain, as
+/// [`Server::serve_on`] does with no layers or admin routes of the project's: what a test of a
+/// project's services runs.
+pub async fn serve<L: clap::Args + Bind>(
     listeners: Listeners,
-    args: &ServerArgs,
+    args: &ServerArgs<L>,
     services: Services,
     shutdown: impl Future<Output = Duration>,
 ) -> anyhow::Result<()> {
-    let metrics = args.metrics.then(telemetry::metrics);
-    let (health, health_service) = tonic_health::server::health_reporter();
-    set_status(&health, &services.names, ServingStatus::Serving).await;
-    let ready = Arc::new(AtomicBool::new(true));
+    Server::new(args)
+        .serve_on(listeners, services, shutdown)
+        .await
+}
 
-    // Both reflection versions: grpcurl before 1.9 and many other tools speak only v1alpha.
-    let reflection = || {
-        let mut builder = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
-        for descriptors in &services.descriptors {
-            builder = builder.register_encoded_file_descriptor_set(descriptors);
-        }
-        builder
-    };
-    let mut routes = services.routes;
-    routes
-        .add_service(health_service)
-        .add_service(reflection().build_v1()?)
-        .add_service(reflection().build_v1alpha()?);
-    let routes = routes.routes();
-    let calls = CallsLayer::new(&services.names, args.call_limits());
+/// A change to the gRPC routes, applied before the layer around every call.
+type RouteLayer = Box<dyn FnOnce(axum::Router) -> axum::Router + Send>;
 
-    let (drain, draining) = watch::channel(false);
-    let mut grpc = JoinSet::new();
-    for GrpcListener { listener, tls } in listeners.grpc {
-        let address = listener.local_addr()?;
-        info!(%address, tls = tls.is_some(), "serving gRPC");
-        let builder = args.builder(tls)?;
-        grpc.spawn(serve_grpc(
-            builder,
-            listener,
-            routes.clone(),
-            calls.clone(),
-            draining.clone(),
-        ));
+/// The server, as a project's `main` builds it: [`Server::new`] with the settings, then any
+/// tower layers and admin routes of the project's own, then [`Server::serve`].
+pub struct Server<'a, L: clap::Args = ListenArgs> {
+    args: &'a ServerArgs<L>,
+    layers: Vec<RouteLayer>,
+    admin: axum::Router,
+}
+
+impl<L: clap::Args> fmt::Debug for Server<'_, L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("layers", &self.layers.len())
+            .finish_non_exhaustive()
     }
-    // Histograms keep their samples until upkeep folds them in: with scrapes far apart, or no
-    // admin listener to scrape them at all, they would grow with every call.
-    let upkeep = metrics.cloned().map(|handle| {
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(5));
-            loop {
-                every.tick().await;
-                handle.run_upkeep();
+}
+
+impl<'a, L: clap::Args + Bind> Server<'a, L> {
+    /// A server with `args`.
+    pub fn new(args: &'a ServerArgs<L>) -> Self {
+        Self {
+            args,
+            layers: Vec::new(),
+            admin: axum::Router::new(),
+        }
+    }
+
+    /// Run every gRPC call through `layer` too, inside the layer around every call: its
+    /// deadline, turn and metrics cover the time spent in `layer`. Layers added later run
+    /// first.
+    pub fn layer<Y>(mut self, layer: Y) -> Self
+    where
+        Y: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
+        Y::Service: Service<axum::extract::Request, Error = Infallible> + Clone + Send + Sync + 'static,
+        <Y::Service as Service<axum::extract::Request>>::Response: axum::response::IntoResponse + 'static,
+        <Y::Service as Service<axum::extract::Request>>::Future: Send + 'static,
+    {
+        self.layers.push(Box::new(move |router| router.layer(layer)));
+        self
+    }
+
+    /// Serve `routes` on the admin listener too, beside `/metrics`, `/livez` and `/readyz`.
+    pub fn admin_routes(mut self, routes: axum::Router) -> Self {
+        self.admin = self.admin.merge(routes);
+        self
+    }
+
+    /// Bind the listeners and serve until SIGTERM or SIGINT.
+    pub async fn serve(self, services: Services) -> anyhow::Result<()> {
+        let listeners = self.args.listen.bind().await?;
+        let signal = shutdown_signal().context("failed to install the signal handlers")?;
+        let delay = Duration::from_secs(self.args.drain_delay_secs);
+        let shutdown = async move {
+            match signal.await {
+                // What Kubernetes sends: give it time to take the pod out of its endpoints.
+                Signal::Terminate => delay,
+                // A person at a terminal: stop now.
+                Signal::Interrupt => Duration::ZERO,
             }
-        })
-    });
-    let admin = listeners.admin.map(|listener| {
-        if let Ok(address) = listener.local_addr() {
-            info!(%address, "serving admin HTTP: /metrics, /livez, /readyz");
+        };
+        self.serve_on(listeners, services, shutdown).await
+    }
+
+    /// Serve on `listeners` until `shutdown` completes with the drain delay, then drain: report
+    /// NOT_SERVING (over gRPC and HTTP) while still serving for that delay, stop accepting, and
+    /// give in-flight calls up to `--shutdown-grace-secs` to finish.
+    pub async fn serve_on(
+        self,
+        listeners: Listeners,
+        services: Services,
+        shutdown: impl Future<Output = Duration>,
+    ) -> anyhow::Result<()> {
+        let args = self.args;
+        let metrics = args.metrics.then(telemetry::metrics);
+        let (health, health_service) = tonic_health::server::health_reporter();
+        set_status(&health, &services.names, ServingStatus::Serving).await;
+        let ready = Arc::new(AtomicBool::new(true));
+
+        // Both reflection versions: grpcurl before 1.9 and many other tools speak only v1alpha.
+        let reflection = || {
+            let mut builder = tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+            for descriptors in &services.descriptors {
+                builder = builder.register_encoded_file_descriptor_set(descriptors);
+            }
+            builder
+        };
+        let mut routes = services.routes;
+        routes
+            .add_service(health_service)
+            .add_service(reflection().build_v1()?)
+            .add_service(reflection().build_v1alpha()?);
+        let mut router = routes.routes().into_axum_router();
+        for layer in self.layers {
+            router = layer(router);
         }
-        let routes = admin::routes(
-            Arc::clone(&ready),
-            metrics.cloned(),
-            listeners.ready_on_any_path,
+        let routes = Routes::from(router);
+        let calls = CallsLayer::new(&services.names, args.call_limits());
+
+        let (drain, draining) = watch::channel(false);
+        let mut grpc = JoinSet::new();
+        for GrpcListener { listener, tls } in listeners.grpc {
+            let address = listener.local_addr()?;
+            info!(%address, tls = tls.is_some(), "serving gRPC");
+            let builder = args.builder(tls)?;
+            grpc.spawn(serve_grpc(
+                builder,
+                listener,
+                routes.clone(),
+                calls.clone(),
+                draining.clone(),
+            ));
+        }
+        // Histograms keep their samples until upkeep folds them in: with scrapes far apart, or
+        // no admin listener to scrape them at all, they would grow with every call.
+        let upkeep = metrics.cloned().map(|handle| {
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(5));
+                loop {
+                    every.tick().await;
+                    handle.run_upkeep();
+                }
+            })
+        });
+        let admin = listeners.admin.map(|listener| {
+            if let Ok(address) = listener.local_addr() {
+                info!(%address, "serving admin HTTP: /metrics, /livez, /readyz");
+            }
+            let routes = admin::routes(
+                Arc::clone(&ready),
+                metrics.cloned(),
+                listeners.ready_on_any_path,
+                self.admin,
+            );
+            tokio::spawn(admin::serve(listener, routes))
+        });
+        info!(version = telemetry::version(), services = ?services.names, "ready");
+
+        let delay = tokio::select! {
+            Some(result) = grpc.join_next() => {
+                return result.context("a gRPC listener panicked")?;
+            }
+            delay = shutdown => delay,
+        };
+
+        info!(
+            ?delay,
+            "shutting down: reporting NOT_SERVING, still serving for the drain delay"
         );
-        tokio::spawn(admin::serve(listener, routes))
-    });
-    info!(version = telemetry::version(), services = ?services.names, "ready");
+        ready.store(false, Ordering::Release);
+        set_status(&health, &services.names, ServingStatus::NotServing).await;
+        tokio::time::sleep(delay).await;
 
-    let delay = tokio::select! {
-        Some(result) = grpc.join_next() => {
-            return result.context("a gRPC listener panicked")?;
+        let grace = Duration::from_secs(args.shutdown_grace_secs);
+        info!(?grace, "refusing new connections; draining in-flight calls");
+        drain.send_replace(true);
+        let drained = async {
+            while let Some(result) = grpc.join_next().await {
+                result.context("a gRPC listener panicked")??;
+            }
+            anyhow::Ok(())
+        };
+        match tokio::time::timeout(grace, drained).await {
+            Ok(result) => result.context("the server failed while draining")?,
+            Err(_) => warn!(?grace, "grace period expired; dropping the remaining calls"),
         }
-        delay = shutdown => delay,
-    };
-
-    info!(
-        ?delay,
-        "shutting down: reporting NOT_SERVING, still serving for the drain delay"
-    );
-    ready.store(false, Ordering::Release);
-    set_status(&health, &services.names, ServingStatus::NotServing).await;
-    tokio::time::sleep(delay).await;
-
-    let grace = Duration::from_secs(args.shutdown_grace_secs);
-    info!(?grace, "refusing new connections; draining in-flight calls");
-    drain.send_replace(true);
-    let drained = async {
-        while let Some(result) = grpc.join_next().await {
-            result.context("a gRPC listener panicked")??;
+        for task in [admin, upkeep].into_iter().flatten() {
+            task.abort();
         }
-        anyhow::Ok(())
-    };
-    match tokio::time::timeout(grace, drained).await {
-        Ok(result) => result.context("the server failed while draining")?,
-        Err(_) => warn!(?grace, "grace period expired; dropping the remaining calls"),
+        info!("stopped");
+        Ok(())
     }
-    for task in [admin, upkeep].into_iter().flatten() {
-        task.abort();
-    }
-    info!("stopped");
-    Ok(())
 }
 
 async fn serve_grpc(
-    builder: Server,
+    builder: TonicServer,
     listener: TcpListener,
     routes: Routes,
     calls: CallsLayer,

@@ -27,7 +27,7 @@ use tonic::{Code, Status};
 use tonic_prost::ProstCodec;
 use tower::Service;
 
-use super::{GrpcListener, Listeners, ServerArgs, Services, serve};
+use super::{GrpcListener, ListenArgs, Listeners, Server, ServerArgs, Services};
 
 /// Calls of the 1 ns deadline, per run, for the race with tonic's own timer to show if it is
 /// there.
@@ -85,7 +85,7 @@ struct Running {
 }
 
 async fn start(flags: &[&str]) -> Running {
-    let args = ServerArgs::parse_from(["server"].iter().chain(flags));
+    let args = ServerArgs::<ListenArgs>::parse_from(["server"].iter().chain(flags));
     let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = grpc.local_addr().unwrap();
     let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -104,7 +104,11 @@ async fn start(flags: &[&str]) -> Running {
     };
     let mut services = Services::default();
     services.add(gate.clone());
-    tokio::spawn(async move { serve(listeners, &args, services, std::future::pending()).await });
+    tokio::spawn(async move {
+        Server::new(&args)
+            .serve_on(listeners, services, std::future::pending())
+            .await
+    });
     let client = Client::builder(TokioExecutor::new())
         .http2_only(true)
         .build_http();
