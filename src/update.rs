@@ -332,6 +332,7 @@ pub fn plan(dir: &Path) -> Result<Plan> {
         bases: Files::new(),
         deleted: Vec::new(),
         runtime_edited: Vec::new(),
+        unvendored: options.runtime != crate::runtime::Source::Vendor,
     };
 
     // The protos first: the tool's are merged like any of its files, the user's are read as
@@ -518,6 +519,8 @@ struct Decider<'a> {
     /// The files of the runtime's copy that differ from what was written: the copy is replaced
     /// whole or not at all.
     runtime_edited: Vec<PathBuf>,
+    /// Whether the project no longer keeps a copy of the runtime.
+    unvendored: bool,
 }
 
 impl Decider<'_> {
@@ -668,8 +671,12 @@ impl Decider<'_> {
                     .push(change(Action::Create, "new in the runtime", Some(new)));
             }
             (None, Some(_)) => {
-                self.changes
-                    .push(change(Action::Remove, "no longer in the runtime", None));
+                let reason = if self.unvendored {
+                    "the runtime is no longer vendored"
+                } else {
+                    "no longer in the runtime"
+                };
+                self.changes.push(change(Action::Remove, reason, None));
             }
             (None, None) => {}
         }

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use grpc_scaffold::Kind;
 
 use crate::envoy::free_port;
-use crate::support::{options, path_without_protoc, peer, python_with, run, tool, work_dir};
+use crate::support::{
+    options, path_without_protoc, peer, python_with, run, runtime_checkout, tool, work_dir,
+};
 
 /// The name of each kind's project here. The names differ, because projects that share a
 /// target directory must not share a package name: their build outputs would collide.
@@ -30,6 +32,7 @@ pub(crate) fn project(kind: Kind) -> PathBuf {
     if !written.contains(&kind) {
         let mut options = options(&name(kind), kind);
         options.destination.clone_from(&dir);
+        options.runtime = runtime_checkout();
         options.force = true;
         let files = grpc_scaffold::generate(&options).unwrap().with_record();
         if dir.exists() {

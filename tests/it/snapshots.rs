@@ -4,15 +4,22 @@
 use std::fmt::Write as _;
 
 use grpc_scaffold::Kind;
+use grpc_scaffold::runtime::VENDOR_DIR;
 
 use crate::support::render;
 
 /// The name the snapshots are generated with.
 pub const NAME: &str = "demo-api";
 
+/// The tree of `kind`, but for the copy of the runtime crate, which is this repository's
+/// `runtime/` as it is, and is named by one line.
 fn snapshot(kind: Kind) -> String {
-    let files = render(NAME, kind);
+    let mut files = render(NAME, kind);
+    let vendored = files.len();
+    files.retain(|path, _| !path.starts_with(VENDOR_DIR));
+    assert!(files.len() < vendored, "{kind} has no copy of the runtime");
     let mut out = String::from("# paths\n");
+    let _ = writeln!(out, "{VENDOR_DIR}/ (the runtime crate)");
     for path in files.keys() {
         let _ = writeln!(out, "{}", path.display());
     }

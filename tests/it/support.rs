@@ -37,6 +37,17 @@ pub fn options(name: &str, kind: Kind) -> Options {
     options
 }
 
+/// The runtime crate of this checkout, which the projects built here depend on by path: a
+/// vendored copy in each would compile once per project.
+pub fn runtime_checkout() -> grpc_scaffold::runtime::Source {
+    grpc_scaffold::runtime::Source::Path(runtime_dir())
+}
+
+/// Where this checkout keeps the runtime crate.
+pub fn runtime_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("runtime")
+}
+
 /// The generated project of `kind`, named `name`, in memory, with its record (but not the base
 /// of the tool's files, which repeats them).
 pub fn render(name: &str, kind: Kind) -> BTreeMap<PathBuf, String> {

@@ -12,7 +12,7 @@ use proptest::prelude::*;
 use tempfile::TempDir;
 
 use crate::generated::{binary, cargo, grpcurl, Server};
-use crate::support::{cli, copy_tree, fixture, run, stderr, tool};
+use crate::support::{cli, copy_tree, fixture, run, runtime_dir, stderr, tool};
 
 /// A copy of the upgrade fixture of `kind`, a project that grpc-scaffold 0.1.0 generated and a
 /// user then edited.
@@ -22,10 +22,30 @@ fn upgrade_fixture(kind: &str) -> (TempDir, PathBuf) {
 
 /// A copy of the upgrade fixture of `kind` from `release`, made by that release's build.
 fn release_fixture(release: &str, kind: &str) -> (TempDir, PathBuf) {
+    let (dir, project) = fixture_copy(release, kind);
+    depend_on_the_checkout(&project);
+    (dir, project)
+}
+
+/// A copy of the upgrade fixture of `kind` from `release`, as that release left it.
+fn fixture_copy(release: &str, kind: &str) -> (TempDir, PathBuf) {
     let dir = TempDir::new().unwrap();
     let project = dir.path().join(kind);
     copy_tree(&fixture(&format!("upgrade-{release}")).join(kind), &project);
     (dir, project)
+}
+
+/// Point the record of `project` at this checkout's runtime, as someone working on the runtime
+/// does, so that the projects built here share one build of it: a vendored copy in each would
+/// compile once per project. `a_0_2_0_project_moves_onto_a_vendored_runtime` takes the copy.
+fn depend_on_the_checkout(project: &Path) {
+    let checkout = runtime_dir();
+    let record = read(project, "grpc-scaffold.toml");
+    let (head, tail) = record.split_once("\nname = ").expect("the record names the project");
+    let (name, rest) = tail.split_once('\n').unwrap();
+    let line = format!("runtime = {:?}", checkout.display().to_string());
+    let record = format!("{head}\nname = {name}\n{line}\n{rest}");
+    fs::write(project.join("grpc-scaffold.toml"), record).unwrap();
 }
 
 fn read(project: &Path, path: &str) -> String {
@@ -165,6 +185,84 @@ fn an_upgrade_that_breaks_a_handler_names_it_and_what_to_change() {
     fs::write(project.join(handler), changed).unwrap();
     check(&project).success();
     run(&mut cargo(&project, &["test"]));
+}
+
+/// A project from before the runtime crate moves onto a copy of it: the old core goes, but for a
+/// file of it that the user edited, which stays, unbuilt, with a note that names what replaces
+/// it. The copy is replaced whole or not at all: an edit to it stops `update`, which then
+/// writes nothing.
+#[test]
+fn a_0_2_0_project_moves_onto_a_vendored_runtime() {
+    let (_dir, project) = fixture_copy("0.2.0", "basic");
+    let edited = "src/server/calls.rs";
+    let calls = format!("{}// Tuned by hand.\n", read(&project, edited));
+    fs::write(project.join(edited), &calls).unwrap();
+
+    let assert = update(&project).success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    assert!(
+        stdout.contains(
+            "`src/server/calls.rs` is edited, and the runtime crate now does what it did"
+        ) && stdout.contains("`Server::layer`"),
+        "{stdout}"
+    );
+    assert_eq!(read(&project, edited), calls);
+    for gone in ["src/server.rs", "src/server/admin.rs", "src/telemetry.rs"] {
+        assert!(!project.join(gone).exists(), "{gone} is still there");
+    }
+    let vendored = "vendor/grpc-scaffold-runtime/Cargo.toml";
+    assert!(read(&project, vendored).contains("name = \"grpc-scaffold-runtime\""));
+    assert!(read(&project, "Cargo.toml").contains(&format!(
+        "grpc-scaffold-runtime = {{ version = \"{}\", path = \"vendor/grpc-scaffold-runtime\" }}",
+        env!("CARGO_PKG_VERSION")
+    )));
+    check(&project).success();
+    run(&mut cargo(&project, &["test"]));
+
+    let lib = "vendor/grpc-scaffold-runtime/src/lib.rs";
+    fs::write(project.join(lib), format!("{}// mine\n", read(&project, lib))).unwrap();
+    let before = snapshot(&project, &[]);
+    let assert = update(&project).code(1);
+    let stderr = stderr(&assert);
+    assert!(
+        stderr.contains("the runtime's copy in `vendor/grpc-scaffold-runtime` was edited")
+            && stderr.contains(lib)
+            && stderr.contains("`Server::layer`"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(&project, &[]), before, "update wrote something");
+}
+
+/// The README's way onto the published runtime: `runtime = "crates-io"` in the record, then
+/// `update`, which drops the copy and the `path` of the dependency.
+#[test]
+fn a_project_moves_to_the_published_runtime() {
+    let dir = TempDir::new().unwrap();
+    let project = dir.path().join("billing");
+    cli()
+        .args(["new", "billing", "--kind", "tyk", "-o"])
+        .arg(&project)
+        .assert()
+        .success();
+    assert!(project.join("vendor/grpc-scaffold-runtime/src/lib.rs").is_file());
+    let record = read(&project, "grpc-scaffold.toml").replace(
+        "runtime = \"vendor\"",
+        "runtime = \"crates-io\"",
+    );
+    fs::write(project.join("grpc-scaffold.toml"), record).unwrap();
+
+    update(&project).success();
+    assert!(!project.join("vendor").exists());
+    let manifest = read(&project, "Cargo.toml");
+    assert!(
+        manifest.contains(&format!(
+            "grpc-scaffold-runtime = {{ version = \"{}\", features = [\"tyk\"] }}",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{manifest}"
+    );
+    assert!(read(&project, "grpc-scaffold.toml").contains("runtime = \"crates-io\""));
+    check(&project).success();
 }
 
 /// Every file below `dir`, with its contents, leaving out `skip`.
@@ -423,14 +521,14 @@ fn the_generated_ci_check_fails_on_a_stale_project_and_passes_on_a_fresh_one() {
     assert!(ci_step().status.success(), "fresh: {:?}", ci_step());
 
     // A hand edit that `update` keeps as it is: a note, and the step passes.
-    let server = "src/server.rs";
+    let server = "src/config.rs";
     let generated = read(&project, server);
     let edited = format!("{generated}\n// A quick fix, made by hand.\n");
     fs::write(project.join(server), &edited).unwrap();
     let output = ci_step();
     assert!(output.status.success(), "edited: {output:?}");
     assert!(
-        String::from_utf8_lossy(&output.stdout).contains("note: `src/server.rs` is edited by hand"),
+        String::from_utf8_lossy(&output.stdout).contains("note: `src/config.rs` is edited by hand"),
         "{output:?}"
     );
 
@@ -446,7 +544,7 @@ fn the_generated_ci_check_fails_on_a_stale_project_and_passes_on_a_fresh_one() {
     let output = ci_step();
     assert_eq!(output.status.code(), Some(1), "stale: {output:?}");
     assert!(
-        String::from_utf8_lossy(&output.stdout).contains("src/server.rs: the template changed"),
+        String::from_utf8_lossy(&output.stdout).contains("src/config.rs: the template changed"),
         "{output:?}"
     );
 }
@@ -459,7 +557,9 @@ fn custom_follows_its_protos() {
     let dir = TempDir::new().unwrap();
     let project = dir.path().join("catalog");
     cli()
-        .args(["new", "upgrade-protos", "-I"])
+        .args(["new", "upgrade-protos", "--runtime"])
+        .arg(runtime_dir())
+        .arg("-I")
         .arg(fixture("catalog"))
         .arg("--proto")
         .arg(fixture("catalog/catalog/v1/catalog.proto"))
@@ -689,7 +789,9 @@ fn a_service_added_to_a_kinds_protos_is_served() {
     let dir = TempDir::new().unwrap();
     let project = dir.path().join("ledger");
     cli()
-        .args(["new", "extra-service", "--kind", "basic", "-o"])
+        .args(["new", "extra-service", "--kind", "basic", "--runtime"])
+        .arg(runtime_dir())
+        .arg("-o")
         .arg(&project)
         .assert()
         .success();
