@@ -1,13 +1,11 @@
-//! The library behind the plugin server: configuration, the coprocess protos, the dispatcher
-//! that routes the gateway's calls, the helpers that change an `Object`, and your hooks.
+//! The library behind the plugin server: its configuration, its services, and your hooks. The
+//! Dispatcher, the hook router, the `Object` helpers, request signatures, redaction and the
+//! coprocess protos are grpc-scaffold-runtime's, under the paths that the hooks know them by.
 
 pub mod config;
-pub mod dispatcher;
 pub mod hooks;
-pub mod object;
 pub mod proto;
-pub mod redact;
-pub mod server;
 pub mod services;
-pub mod signature;
-pub mod telemetry;
+
+pub use grpc_scaffold_runtime::tyk::{dispatcher, object, redact, signature};
+pub use grpc_scaffold_runtime::{server, telemetry};

@@ -1,20 +1,19 @@
-//! The services this server hosts.
+//! The services this server hosts: the plugin, with the hooks of `hooks.rs`.
+
+use grpc_scaffold_runtime::server::Services;
+use grpc_scaffold_runtime::tyk::{Hooks, Plugin};
 
 use crate::config::Config;
-use crate::dispatcher::Plugin;
-use crate::proto::FILE_DESCRIPTOR_SET;
-use crate::proto::coprocess::dispatcher_server::DispatcherServer;
-use crate::server::Services;
+use crate::{hooks, proto};
 
-/// Build the services from `config`.
+/// Build the services from `config`; fails when the settings are wrong.
 pub fn build(config: &Config) -> anyhow::Result<Services> {
-    let limits = config.server.message_limits();
+    let mut hooks = Hooks::default();
+    hooks::register(&mut hooks);
+    let plugin = Plugin::new(hooks, config.settings()?).log_secrets(config.plugin.log_secrets);
     let mut services = Services::default();
-    services.describe(FILE_DESCRIPTOR_SET);
-    services.add(
-        DispatcherServer::new(Plugin::new(config)?)
-            .max_decoding_message_size(limits.receive)
-            .max_encoding_message_size(limits.send),
-    );
+    services
+        .describe(proto::FILE_DESCRIPTOR_SET)
+        .add(plugin.service(config.server.message_limits()));
     Ok(services)
 }

@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::dispatcher::HookError;
-use crate::proto::coprocess::{
+use super::dispatcher::HookError;
+use super::proto::coprocess::{
     Header, MiniRequestObject, Object, ResponseObject, ReturnOverrides, SessionState,
 };
 
@@ -57,6 +57,7 @@ impl Rejection {
         self
     }
 
+    /// The status that the gateway answers with.
     pub fn status(&self) -> i32 {
         self.status
     }
@@ -279,6 +280,131 @@ fn secs(duration: Duration) -> i64 {
 }
 
 /// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
+fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object_with_response() -> Object {
+        Object {
+            response: Some(ResponseObject {
+                status_code: 200,
+                headers: HashMap::from([("Content-Type".into(), "application/json".into())]),
+                multivalue_headers: vec![Header {
+                    key: "Content-Type".into(),
+                    values: vec!["application/json".into()],
+                }],
+                ..ResponseObject::default()
+            }),
+            ..Object::default()
+        }
+    }
+
+    #[test]
+    fn response_headers_change_in_both_header_fields() {
+        let mut object = object_with_response();
+        object.set_response_header("X-Plugin", "rust");
+        object.set_response_header("x-plugin", "again");
+        object.set_response_header("content-type", "text/plain");
+        let response = object.response.as_ref().unwrap();
+        assert_eq!(response.status_code, 200);
+        assert_eq!(response.headers.len(), 2);
+        assert_eq!(response.headers["x-plugin"], "again");
+        assert_eq!(response.headers["content-type"], "text/plain");
+        let values = |name: &str| {
+            let header = response.multivalue_headers.iter().find(|h| h.key == name);
+            header.map(|header| header.values.clone())
+        };
+        assert_eq!(response.multivalue_headers.len(), 2);
+        assert_eq!(values("x-plugin").unwrap(), ["again"]);
+        assert_eq!(values("content-type").unwrap(), ["text/plain"]);
+
+        object.delete_response_header("X-PLUGIN");
+        let response = object.response.as_ref().unwrap();
+        assert_eq!(response.headers.len(), response.multivalue_headers.len());
+        assert!(!response.headers.contains_key("x-plugin"));
+    }
+
+    #[test]
+    fn a_request_header_is_either_set_or_deleted() {
+        let mut object = Object::default();
+        object.delete_header("X-Tag");
+        object.set_header("x-tag", "a");
+        let request = object.request.as_ref().unwrap();
+        assert_eq!(request.set_headers["x-tag"], "a");
+        assert!(request.delete_headers.is_empty());
+
+        object.delete_header("X-TAG");
+        object.add_param("plugin", "rust");
+        object.delete_param("plugin");
+        let request = object.request.as_ref().unwrap();
+        assert!(request.set_headers.is_empty());
+        assert_eq!(request.delete_headers, ["X-TAG"]);
+        assert!(request.add_params.is_empty());
+        assert_eq!(request.delete_params, ["plugin"]);
+    }
+
+    #[test]
+    fn bodies_are_written_raw_and_as_text() {
+        let mut object = object_with_response();
+        object
+            .set_json_body(&serde_json::json!({"name": "rex"}))
+            .unwrap();
+        object.set_response_json(&[1, 2]).unwrap();
+        let request = object.request.as_ref().unwrap();
+        assert_eq!(request.raw_body, br#"{"name":"rex"}"#);
+        assert_eq!(request.body, r#"{"name":"rex"}"#);
+        let name: serde_json::Value = object.json_body().unwrap();
+        assert_eq!(name["name"], "rex");
+        assert_eq!(object.response_json::<Vec<u8>>().unwrap(), [1, 2]);
+        assert_eq!(object.response.as_ref().unwrap().headers.len(), 1);
+    }
+
+    #[test]
+    fn accepting_stores_the_session_and_rejecting_sets_the_answer() {
+        let mut accepted = Object::default();
+        accepted.accept("client-1", SessionState::default());
+        let session = accepted.session.as_ref().unwrap();
+        assert_eq!(session.metadata["token"], "client-1");
+        assert_eq!(accepted.metadata["token"], "client-1");
+        assert!(session.last_updated.parse::<i64>().unwrap() > 0);
+
+        let mut rejected = Object::default();
+        let rejection = Rejection::unauthorized().challenge("Signature realm=\"api\"");
+        assert_eq!(rejection.status(), 401);
+        rejected.reject(rejection, "the signature does not match");
+        let overrides = rejected.request.unwrap().return_overrides.unwrap();
+        assert_eq!(overrides.response_code, 401);
+        assert_eq!(overrides.response_error, "the signature does not match");
+        assert_eq!(
+            overrides.headers["WWW-Authenticate"],
+            "Signature realm=\"api\""
+        );
+        assert!(rejected.session.is_none());
+    }
+
+    #[test]
+    fn config_data_is_the_apis_or_the_default() {
+        #[derive(Debug, Default, PartialEq, serde::Deserialize)]
+        struct Tag {
+            tag: String,
+        }
+        let mut object = Object::default();
+        assert_eq!(object.config_data::<Tag>().unwrap(), Tag::default());
+        object
+            .spec
+            .insert("config_data".into(), r#"{"tag": "billing"}"#.into());
+        assert_eq!(object.config_data::<Tag>().unwrap().tag, "billing");
+        object
+            .spec
+            .insert("config_data".into(), r#"{"tag": 42}"#.into());
+        let err = object.config_data::<Tag>().unwrap_err();
+        assert!(
+            err.0.starts_with("the API's config_data is not valid"),
+            "{err:?}"
+        );
+    }
 }

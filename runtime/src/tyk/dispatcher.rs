@@ -1,5 +1,5 @@
 //! The `coprocess.Dispatcher` service that the gateway calls: each `Dispatch` goes to the hook
-//! registered for its hook type and name (see `hooks.rs`), and each `DispatchEvent` to the event
+//! registered for its hook type and name ([`Hooks`]), and each `DispatchEvent` to the event
 //! handler registered under the name in the API definition. One log line per dispatch names the
 //! hook, the API and the latency, and the counters `tyk_dispatches_total` (by hook type and name)
 //! and `tyk_events_total` (by handler and event) count the calls.
@@ -15,30 +15,31 @@ use metrics::Counter;
 use serde::Deserialize;
 use tonic::{Request, Response, Status};
 
-use crate::config::{Config, Settings};
-use crate::hooks;
-use crate::proto::coprocess::dispatcher_server::Dispatcher;
-use crate::proto::coprocess::{Event, EventReply, HookType, Object};
-use crate::redact;
+use super::Settings;
+use super::proto::coprocess::dispatcher_server::{Dispatcher, DispatcherServer};
+use super::proto::coprocess::{Event, EventReply, HookType, Object};
+use super::redact;
+use crate::server::MessageLimits;
 
-/// A hook: an `async fn(&mut Object, &Settings) -> Result<(), HookError>` that changes the
-/// `Object` in place, or fails the call. It may await other services, such as a key store.
-pub trait Hook<'a>: Send + Sync + 'static {
+/// A hook: an `async fn(&mut Object, &S) -> Result<(), HookError>` that changes the `Object` in
+/// place, or fails the call. It may await other services, such as a key store. `S` is what every
+/// hook reads: [`Settings`] unless the project makes its own.
+pub trait Hook<'a, S = Settings>: Send + Sync + 'static {
     /// The future of one run of the hook, which borrows the `Object`.
     type Future: Future<Output = Result<(), HookError>> + Send + 'a;
 
     /// Run the hook on `object`.
-    fn call(&self, object: &'a mut Object, settings: &'a Settings) -> Self::Future;
+    fn call(&self, object: &'a mut Object, settings: &'a S) -> Self::Future;
 }
 
-impl<'a, F, Fut> Hook<'a> for F
+impl<'a, S: 'a, F, Fut> Hook<'a, S> for F
 where
-    F: Fn(&'a mut Object, &'a Settings) -> Fut + Send + Sync + 'static,
+    F: Fn(&'a mut Object, &'a S) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), HookError>> + Send + 'a,
 {
     type Future = Fut;
 
-    fn call(&self, object: &'a mut Object, settings: &'a Settings) -> Fut {
+    fn call(&self, object: &'a mut Object, settings: &'a S) -> Fut {
         self(object, settings)
     }
 }
@@ -46,12 +47,12 @@ where
 type HookFuture<'a> = Pin<Box<dyn Future<Output = Result<(), HookError>> + Send + 'a>>;
 
 /// A registered hook, whatever the type of its function.
-trait AnyHook: Send + Sync {
-    fn run<'a>(&self, object: &'a mut Object, settings: &'a Settings) -> HookFuture<'a>;
+trait AnyHook<S>: Send + Sync {
+    fn run<'a>(&self, object: &'a mut Object, settings: &'a S) -> HookFuture<'a>;
 }
 
-impl<H: for<'a> Hook<'a>> AnyHook for H {
-    fn run<'a>(&self, object: &'a mut Object, settings: &'a Settings) -> HookFuture<'a> {
+impl<S, H: for<'a> Hook<'a, S>> AnyHook<S> for H {
+    fn run<'a>(&self, object: &'a mut Object, settings: &'a S) -> HookFuture<'a> {
         Box::pin(self.call(object, settings))
     }
 }
@@ -96,7 +97,8 @@ fn event_api<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String
 }
 
 /// A hook failure. The gateway answers the client with 403 for a custom-auth hook and 500 for
-/// the others; use [`crate::object::ObjectExt::reject`] or `respond` to choose the answer.
+/// the others; use [`ObjectExt::reject`](super::ObjectExt::reject) or
+/// [`respond`](super::ObjectExt::respond) to choose the answer.
 #[derive(Debug)]
 pub struct HookError(pub String);
 
@@ -107,19 +109,28 @@ impl From<HookError> for Status {
 }
 
 /// A registered hook, with the counter of its dispatches.
-struct Route {
-    hook: Box<dyn AnyHook>,
+struct Route<S> {
+    hook: Box<dyn AnyHook<S>>,
     dispatches: Counter,
 }
 
-/// The hooks, by hook type and name, and the event handlers, by name.
-#[derive(Default)]
-pub struct Hooks {
-    routes: HashMap<HookType, HashMap<String, Route>>,
+/// The hooks, by hook type and name, and the event handlers, by name. Each hook receives the
+/// `Object` and the settings `S`.
+pub struct Hooks<S = Settings> {
+    routes: HashMap<HookType, HashMap<String, Route<S>>>,
     events: HashMap<String, EventHandler>,
 }
 
-impl fmt::Debug for Hooks {
+impl<S> Default for Hooks<S> {
+    fn default() -> Self {
+        Self {
+            routes: HashMap::new(),
+            events: HashMap::new(),
+        }
+    }
+}
+
+impl<S> fmt::Debug for Hooks<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
             .entries(self.routes.iter().map(|(kind, hooks)| (kind, hooks.keys())))
@@ -137,8 +148,13 @@ fn dispatches(hook_type: HookType, name: &str) -> Counter {
     )
 }
 
-impl Hooks {
-    fn add(&mut self, hook_type: HookType, name: &str, hook: impl for<'a> Hook<'a>) -> &mut Self {
+impl<S: 'static> Hooks<S> {
+    fn add(
+        &mut self,
+        hook_type: HookType,
+        name: &str,
+        hook: impl for<'a> Hook<'a, S>,
+    ) -> &mut Self {
         let route = Route {
             hook: Box::new(hook),
             dispatches: dispatches(hook_type, name),
@@ -151,27 +167,27 @@ impl Hooks {
     }
 
     /// A `pre` hook: before authentication.
-    pub fn pre(&mut self, name: &str, hook: impl for<'a> Hook<'a>) -> &mut Self {
+    pub fn pre(&mut self, name: &str, hook: impl for<'a> Hook<'a, S>) -> &mut Self {
         self.add(HookType::Pre, name, hook)
     }
 
     /// A custom authentication hook (`auth_check`): accept or reject the request.
-    pub fn custom_key_check(&mut self, name: &str, hook: impl for<'a> Hook<'a>) -> &mut Self {
+    pub fn custom_key_check(&mut self, name: &str, hook: impl for<'a> Hook<'a, S>) -> &mut Self {
         self.add(HookType::CustomKeyCheck, name, hook)
     }
 
     /// A `post_key_auth` hook: after authentication, with the session.
-    pub fn post_key_auth(&mut self, name: &str, hook: impl for<'a> Hook<'a>) -> &mut Self {
+    pub fn post_key_auth(&mut self, name: &str, hook: impl for<'a> Hook<'a, S>) -> &mut Self {
         self.add(HookType::PostKeyAuth, name, hook)
     }
 
     /// A `post` hook: last before the upstream, with the session.
-    pub fn post(&mut self, name: &str, hook: impl for<'a> Hook<'a>) -> &mut Self {
+    pub fn post(&mut self, name: &str, hook: impl for<'a> Hook<'a, S>) -> &mut Self {
         self.add(HookType::Post, name, hook)
     }
 
     /// A `response` hook: on the upstream's response.
-    pub fn response(&mut self, name: &str, hook: impl for<'a> Hook<'a>) -> &mut Self {
+    pub fn response(&mut self, name: &str, hook: impl for<'a> Hook<'a, S>) -> &mut Self {
         self.add(HookType::Response, name, hook)
     }
 
@@ -188,26 +204,39 @@ impl Hooks {
     }
 }
 
-/// The plugin: hooks, settings, and the names already warned about.
+/// The plugin: the `Dispatcher` that routes the gateway's calls to the hooks, with the settings
+/// that they read, and the names already warned about.
 #[derive(Debug)]
-pub struct Plugin {
-    hooks: Hooks,
-    settings: Settings,
+pub struct Plugin<S = Settings> {
+    hooks: Hooks<S>,
+    settings: S,
     log_secrets: bool,
     unknown: Mutex<HashSet<(HookType, String)>>,
 }
 
-impl Plugin {
-    /// The plugin with the hooks of `hooks.rs`; fails when the settings are wrong.
-    pub fn new(config: &Config) -> anyhow::Result<Self> {
-        let mut hooks = Hooks::default();
-        hooks::register(&mut hooks);
-        Ok(Self {
+impl<S: Send + Sync + 'static> Plugin<S> {
+    /// The plugin that runs `hooks`, each with `settings`.
+    pub fn new(hooks: Hooks<S>, settings: S) -> Self {
+        Self {
             hooks,
-            settings: config.hooks.settings()?,
-            log_secrets: config.log_secrets,
+            settings,
+            log_secrets: false,
             unknown: Mutex::default(),
-        })
+        }
+    }
+
+    /// Log the debug dump of each `Object` unredacted (`--log-secrets`), for local debugging.
+    #[must_use]
+    pub fn log_secrets(mut self, reveal: bool) -> Self {
+        self.log_secrets = reveal;
+        self
+    }
+
+    /// The gRPC service, held to the message-size `limits`.
+    pub fn service(self, limits: MessageLimits) -> DispatcherServer<Self> {
+        DispatcherServer::new(self)
+            .max_decoding_message_size(limits.receive)
+            .max_encoding_message_size(limits.send)
     }
 
     /// Warn about a hook or event handler that nothing handles, once per type and name.
@@ -224,7 +253,7 @@ impl Plugin {
 }
 
 #[tonic::async_trait]
-impl Dispatcher for Plugin {
+impl<S: Send + Sync + 'static> Dispatcher for Plugin<S> {
     async fn dispatch(&self, request: Request<Object>) -> Result<Response<Object>, Status> {
         let started = Instant::now();
         let mut object = request.into_inner();
@@ -300,6 +329,8 @@ impl Dispatcher for Plugin {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
     use clap::Parser as _;
@@ -308,23 +339,17 @@ mod tests {
     use tonic::transport::Channel;
 
     use super::*;
-    use crate::object::ObjectExt as _;
-    use crate::proto::coprocess::dispatcher_client::DispatcherClient;
-    use crate::proto::coprocess::dispatcher_server::DispatcherServer;
-    use crate::server::{self, Services};
+    use crate::server::{self, ServerArgs, Services};
+    use crate::tyk::ObjectExt as _;
+    use crate::tyk::PluginArgs;
+    use crate::tyk::proto::coprocess::dispatcher_client::DispatcherClient;
 
     fn plugin(register: impl FnOnce(&mut Hooks)) -> Plugin {
         let mut hooks = Hooks::default();
         register(&mut hooks);
-        Plugin {
-            hooks,
-            settings: Config::parse_from(["test", "--hmac-keys", &format!("k={}", "s".repeat(32))])
-                .hooks
-                .settings()
-                .unwrap(),
-            log_secrets: false,
-            unknown: Mutex::default(),
-        }
+        let keys = format!("k={}", "s".repeat(32));
+        let args = PluginArgs::parse_from(["test", "--hmac-keys", &keys]);
+        Plugin::new(hooks, args.settings().unwrap())
     }
 
     fn pre(hook_name: &str) -> Request<Object> {
@@ -353,12 +378,12 @@ mod tests {
     async fn serve(plugin: Plugin) -> DispatcherClient<Channel> {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let config = Config::parse_from(["test"]);
+        let args: ServerArgs = ServerArgs::parse_from(["test"]);
         let mut services = Services::default();
-        services.add(DispatcherServer::new(plugin));
+        services.add(plugin.service(args.message_limits()));
         tokio::spawn(async move {
             let forever = std::future::pending();
-            server::serve(listener.into(), &config.server, services, forever).await
+            server::serve(listener.into(), &args, services, forever).await
         });
         DispatcherClient::connect(format!("http://{address}"))
             .await
@@ -394,5 +419,67 @@ mod tests {
         assert_eq!(status.code(), Code::Internal);
         assert_eq!(status.message(), "the handler panicked");
         assert!(client.dispatch(pre("LookUp")).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_hook_is_found_by_its_type_and_its_name_or_passes_the_object_through() {
+        let plugin = plugin(|hooks| {
+            hooks.post("LookUp", look_up);
+        });
+        let mut sent = pre("LookUp").into_inner();
+        sent.request = Some(Default::default());
+        sent.spec.insert("APIID".into(), "api-1".into());
+        for unknown in [sent.clone(), pre("Nobody").into_inner()] {
+            let reply = plugin.dispatch(Request::new(unknown.clone())).await;
+            assert_eq!(reply.unwrap().into_inner(), unknown);
+        }
+        sent.hook_type = HookType::Post.into();
+        let reply = plugin.dispatch(Request::new(sent)).await.unwrap();
+        assert_eq!(
+            reply.into_inner().request.unwrap().set_headers["X-Looked-Up"],
+            "yes"
+        );
+    }
+
+    #[tokio::test]
+    async fn events_reach_their_handler_and_the_rest_are_answered_too() {
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&seen);
+        let plugin = plugin(move |hooks| {
+            hooks.event("MyEventHandler", move |event: GatewayEvent| {
+                assert_eq!(
+                    (event.kind.as_str(), event.api_id.as_str()),
+                    ("AuthFailure", "api-1")
+                );
+                counted.fetch_add(1, Ordering::Relaxed);
+                async {}
+            });
+        });
+        let event = r#"{"handler_name": "MyEventHandler", "spec": {"APIID": "api-1"},
+            "message": {"Type": "AuthFailure", "Meta": {"Key": "a credential"}}}"#;
+        for payload in [event, r#"{"handler_name": "Nobody"}"#, "{not json", event] {
+            let event = Event {
+                payload: payload.into(),
+            };
+            plugin.dispatch_event(Request::new(event)).await.unwrap();
+        }
+        assert_eq!(seen.load(Ordering::Relaxed), 2);
+    }
+
+    /// A project's hooks may read settings of its own type.
+    #[tokio::test]
+    async fn hooks_read_the_settings_they_are_made_for() {
+        struct Region(&'static str);
+
+        async fn tag_region(object: &mut Object, region: &Region) -> Result<(), HookError> {
+            object.set_header("X-Region", region.0);
+            Ok(())
+        }
+
+        let mut hooks = Hooks::default();
+        hooks.pre("Region", tag_region);
+        let plugin = Plugin::new(hooks, Region("eu-west-1"));
+        let object = plugin.dispatch(pre("Region")).await.unwrap().into_inner();
+        assert_eq!(object.request.unwrap().set_headers["X-Region"], "eu-west-1");
     }
 }

@@ -1,32 +1,17 @@
-//! The plugin's configuration: flags, each with an environment variable (see `--help`).
+//! The plugin's flags ([`PluginArgs`]), and what the hooks read of them ([`Settings`]).
 
 use std::fmt;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use clap::Parser;
 
-use crate::server::ServerArgs;
-use crate::signature::Keys;
+use super::signature::Keys;
 
-/// The plugin's settings.
-#[derive(Debug, Clone, Parser)]
-#[command(version = crate::telemetry::version(), about)]
-pub struct Config {
-    #[command(flatten)]
-    pub server: ServerArgs,
-
-    #[command(flatten)]
-    pub hooks: HookArgs,
-
-    /// Log secrets (headers, bodies, session secrets) unredacted; for local debugging only
-    #[arg(long, env = "LOG_SECRETS")]
-    pub log_secrets: bool,
-}
-
-/// The flags behind [`Settings`]: add your own settings here, and to `Settings`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct HookArgs {
+/// The flags of a plugin, each with an environment variable: the signing keys and session
+/// limits that the example hooks read, and whether the debug dump shows secrets. A project
+/// flattens them into its settings, beside the server's.
+#[derive(Debug, Clone, clap::Parser)]
+pub struct PluginArgs {
     /// Keys of the request signatures that the custom-auth hook checks: comma-separated
     /// KEY_ID=SECRET pairs, each secret at least 32 bytes
     #[arg(long, env = "HMAC_KEYS", hide_env_values = true, value_name = "KEY_ID=SECRET,...",
@@ -56,6 +41,10 @@ pub struct HookArgs {
     /// The window of SESSION_QUOTA_MAX, in seconds
     #[arg(long, env = "SESSION_QUOTA_RENEWAL_SECS", default_value_t = 3600)]
     session_quota_renewal_secs: i64,
+
+    /// Log secrets (headers, bodies, session secrets) unredacted; for local debugging only
+    #[arg(long, env = "LOG_SECRETS")]
+    pub log_secrets: bool,
 }
 
 /// What the hooks read, checked once at startup.
@@ -65,15 +54,18 @@ pub struct Settings {
     pub hmac_keys: Keys,
     /// Seconds that a signed request's `Date` may be off.
     pub hmac_clock_skew_secs: u64,
-    /// The rate limit of each key: `rate` requests per `per` seconds.
+    /// The rate limit of each key: `session_rate` requests per `session_per_secs` seconds.
     pub session_rate: f64,
+    /// The window of `session_rate`, in seconds.
     pub session_per_secs: f64,
-    /// The quota of each key: `quota_max` requests per `quota_renewal_secs`, or -1 for none.
+    /// The quota of each key: `session_quota_max` requests per `session_quota_renewal_secs`,
+    /// or -1 for none.
     pub session_quota_max: i64,
+    /// The window of `session_quota_max`, in seconds.
     pub session_quota_renewal_secs: i64,
 }
 
-impl HookArgs {
+impl PluginArgs {
     /// Check the flags, and read the keys; the error names the setting to fix.
     pub fn settings(&self) -> anyhow::Result<Settings> {
         let (setting, text) = match (&self.hmac_keys, &self.hmac_keys_file) {
@@ -107,7 +99,7 @@ impl HookArgs {
 
 /// A flag's value that `Debug` does not show.
 #[derive(Clone)]
-pub struct Hidden(String);
+struct Hidden(String);
 
 impl fmt::Debug for Hidden {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -117,12 +109,14 @@ impl fmt::Debug for Hidden {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser as _;
+
     use super::*;
 
     fn settings(args: &[&str]) -> anyhow::Result<Settings> {
         let mut argv = vec!["test"];
         argv.extend_from_slice(args);
-        Config::try_parse_from(argv).unwrap().hooks.settings()
+        PluginArgs::try_parse_from(argv).unwrap().settings()
     }
 
     #[test]
@@ -151,8 +145,17 @@ mod tests {
         assert!(!short.contains("13-byte-secret"), "{short}");
         let debug = format!(
             "{:?}",
-            Config::parse_from(["test", "--hmac-keys", "a=hidden-value"])
+            PluginArgs::parse_from(["test", "--hmac-keys", "a=hidden-value"])
         );
         assert!(!debug.contains("hidden-value"), "{debug}");
+    }
+
+    #[test]
+    fn a_quota_may_be_negative_and_windows_have_defaults() {
+        let secret = format!("k={}", "s".repeat(32));
+        let settings = settings(&["--hmac-keys", &secret, "--session-quota-max", "-1"]).unwrap();
+        assert_eq!(settings.session_quota_max, -1);
+        assert_eq!(settings.session_quota_renewal_secs, 3600);
+        assert_eq!(settings.hmac_clock_skew_secs, 300);
     }
 }

@@ -51,6 +51,8 @@ impl fmt::Display for SignatureError {
     }
 }
 
+impl std::error::Error for SignatureError {}
+
 fn malformed(reason: impl Into<String>) -> SignatureError {
     SignatureError::Malformed(reason.into())
 }
@@ -149,10 +151,13 @@ impl Request<'_> {
 /// A parsed `Authorization: Signature ...` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signature {
+    /// The id of the key whose secret signed the request.
     pub key_id: String,
+    /// `hmac-sha256` or `hmac-sha512`.
     pub algorithm: String,
     /// The names of the signed headers, in signing order and lower case.
     pub headers: Vec<String>,
+    /// The signature, decoded from base64.
     pub signature: Vec<u8>,
 }
 
@@ -220,6 +225,30 @@ fn parameters(mut rest: &str) -> Result<Vec<(&str, &str)>, SignatureError> {
 }
 
 /// Check the signature of `request` against `keys`; the key id on success.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::time::{Duration, SystemTime};
+///
+/// use grpc_scaffold_runtime::tyk::signature::{Keys, Request, sign, verify};
+///
+/// let secret = "a secret of at least thirty-two bytes";
+/// let keys = Keys::from_entries([format!("client-1={secret}").as_str()])?;
+/// let now = SystemTime::now();
+/// let mut headers = HashMap::from([
+///     ("Host".to_owned(), "api.example.com".to_owned()),
+///     ("Date".to_owned(), httpdate::fmt_http_date(now)),
+/// ]);
+/// fn request(headers: &HashMap<String, String>) -> Request<'_> {
+///     Request { method: "GET", target: "/pets", headers, body: b"" }
+/// }
+/// let authorization = sign("client-1", &request(&headers), secret.as_bytes())?;
+/// headers.insert("Authorization".to_owned(), authorization);
+///
+/// let skew = Duration::from_secs(300);
+/// assert_eq!(verify(&request(&headers), &keys, skew, now)?, "client-1");
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// ```
 pub fn verify(
     request: &Request<'_>,
     keys: &Keys,
@@ -463,6 +492,81 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// Each refusal of a request signed by `client-1` that something spoils, with its reason.
+    #[test]
+    fn every_refusal_says_why() {
+        let now = SystemTime::now();
+        let date = httpdate::fmt_http_date(now);
+        let stale = httpdate::fmt_http_date(now - Duration::from_secs(3600));
+        let signed = |key_id: &str, secret: &str, date: &str| {
+            let mut sent = headers(date, b"");
+            let request = Request {
+                method: "GET",
+                target: "/pets",
+                headers: &sent,
+                body: b"",
+            };
+            let authorization = sign(key_id, &request, secret.as_bytes()).unwrap();
+            sent.insert("Authorization".to_owned(), authorization);
+            sent
+        };
+        let good = signed("client-1", SECRET, &date);
+        let edited = |name: &str, value: Option<String>| {
+            let mut sent = good.clone();
+            match value {
+                Some(value) => sent.insert(name.to_owned(), value),
+                None => sent.remove(name),
+            };
+            sent
+        };
+        let md5 = good["Authorization"].replace("hmac-sha256", "hmac-md5");
+        let cases = [
+            (
+                edited("Authorization", None),
+                SignatureError::Missing("Authorization"),
+            ),
+            (edited("Date", None), SignatureError::Missing("Date")),
+            (
+                edited("Authorization", Some("Bearer abc".into())),
+                malformed("the Authorization scheme must be `Signature`"),
+            ),
+            (
+                edited("Authorization", Some(md5)),
+                malformed("algorithm `hmac-md5` is not supported; use hmac-sha256 or hmac-sha512"),
+            ),
+            (
+                edited("Date", Some("yesterday".into())),
+                malformed("the Date header is not an HTTP date"),
+            ),
+            (
+                signed("client-2", SECRET, &date),
+                SignatureError::Invalid("the key id is not known"),
+            ),
+            (
+                signed("client-1", "another secret of 32 bytes or more", &date),
+                SignatureError::Invalid("the signature does not match"),
+            ),
+            (
+                signed("client-1", SECRET, &stale),
+                SignatureError::Invalid("the Date header is outside the allowed clock skew"),
+            ),
+        ];
+        for (sent, refusal) in cases {
+            let request = Request {
+                method: "GET",
+                target: "/pets",
+                headers: &sent,
+                body: b"",
+            };
+            let verified = verify(&request, &keys(), Duration::from_secs(300), now);
+            assert_eq!(verified, Err(refusal));
+        }
+        assert_eq!(
+            SignatureError::Missing("Date").to_string(),
+            "missing Date header"
+        );
     }
 
     #[test]

@@ -13,8 +13,8 @@ use std::sync::OnceLock;
 use prost::Message as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, Value};
 
-use crate::proto::FILE_DESCRIPTOR_SET;
-use crate::proto::coprocess::Object;
+use super::proto::FILE_DESCRIPTOR_SET;
+use super::proto::coprocess::Object;
 
 const REDACTED: &str = "[redacted]";
 
@@ -55,7 +55,7 @@ pub fn to_json(object: &Object, reveal: bool) -> String {
 }
 
 /// The descriptor of `coprocess.Object`.
-pub fn descriptor() -> &'static MessageDescriptor {
+fn descriptor() -> &'static MessageDescriptor {
     static OBJECT: OnceLock<MessageDescriptor> = OnceLock::new();
     OBJECT.get_or_init(|| {
         DescriptorPool::decode(FILE_DESCRIPTOR_SET)
