@@ -1,14 +1,11 @@
-//! The library behind the server: configuration, keys and token checks, the generated protos, the
-//! `ExtensionData` service, and the business logic it calls.
+//! The library behind the server: configuration, the generated protos, the `ExtensionData`
+//! service, and the business logic it calls. The server that hosts it, and the token checks, are
+//! grpc-scaffold-runtime's.
 
-pub mod access;
-pub mod auth;
 pub mod config;
-pub mod keys;
 pub mod process;
 pub mod proto;
-pub mod public_keys;
-pub mod server;
 pub mod services;
-pub mod telemetry;
-pub mod token_cache;
+
+pub use grpc_scaffold_runtime::jwt::{access, auth};
+pub use grpc_scaffold_runtime::{server, telemetry};

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 
-use crate::auth::TokenError;
+use super::auth::TokenError;
 
 /// Keys by `kid`, and the default key.
 #[derive(Default)]

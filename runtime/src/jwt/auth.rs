@@ -13,7 +13,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
 
-use crate::keys::KeySet;
+use super::keys::KeySet;
 
 /// The verified claims of a token.
 pub type Claims = Map<String, Value>;

@@ -1,18 +1,16 @@
-//! The server's configuration: flags, each with an environment variable (see `--help`).
+//! The HS256 secrets that sign and verify tokens: a default one from a flag, `JWT_SECRET` or a
+//! file, and secrets by key id (`kid`) from a JWKS file, so that a new secret can be rolled out
+//! while tokens signed with the old one are still about.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::Context as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use clap::Parser;
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::AlgorithmParameters;
 
-use crate::auth::ValidationArgs;
-use crate::keys::{KeySet, read_jwks};
-use crate::server::ServerArgs;
+use super::keys::{KeySet, read_jwks};
 
 /// The shortest HS256 secret accepted: 256 bits, as RFC 7518 requires.
 pub const MIN_SECRET_LEN: usize = 32;
@@ -44,8 +42,19 @@ pub struct SecretArgs {
 
 /// A secret, and its key id if it has one.
 pub struct Secret {
+    /// The key id that tokens signed with it carry in their header, if any.
     pub kid: Option<String>,
+    /// The secret itself.
     pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret stays out of logs.
+        f.debug_struct("Secret")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SecretArgs {
@@ -108,33 +117,4 @@ fn read_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
         .with_context(|| format!("failed to read JWT_SECRET_FILE `{}`", path.display()))?;
     // A trailing newline from `echo` or an editor is not part of the secret.
     Ok(secret.trim_ascii_end().to_vec())
-}
-
-/// The server's settings.
-#[derive(Debug, Clone, Parser)]
-#[command(version = crate::telemetry::version(), about)]
-pub struct Config {
-    #[command(flatten)]
-    pub server: ServerArgs,
-
-    #[command(flatten)]
-    pub secret: SecretArgs,
-
-    #[command(flatten)]
-    pub validation: ValidationArgs,
-
-    /// Messages per stream
-    #[arg(long, env = "STREAM_MESSAGES", default_value_t = 5)]
-    pub stream_messages: u32,
-
-    /// Milliseconds between two messages of a stream
-    #[arg(long, env = "STREAM_INTERVAL_MS", default_value_t = 1000)]
-    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
-    pub stream_interval_ms: u64,
-}
-
-impl Config {
-    pub fn stream_interval(&self) -> Duration {
-        Duration::from_millis(self.stream_interval_ms)
-    }
 }
