@@ -3,9 +3,8 @@
 //! is unset. A direction you leave out passes its bytes through.
 
 use envoy_types::pb::envoy::service::network_ext_proc::v3::Data;
+use grpc_scaffold_runtime::ext_proc_l4::{NetworkCallout, Outcome};
 use tracing::debug;
-
-use crate::processor::{NetworkCallout, Outcome};
 
 #[derive(Debug, Default)]
 pub struct MyCallout;

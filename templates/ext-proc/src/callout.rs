@@ -2,9 +2,7 @@
 //! serves it whenever `EXAMPLE` is unset. Each phase you leave out answers CONTINUE.
 
 use envoy_types::pb::envoy::service::ext_proc::v3::{HttpBody, HttpHeaders};
-
-use crate::processor::{Callout, Context};
-use crate::reply::{BodyReply, HeadersReply};
+use grpc_scaffold_runtime::ext_proc::{BodyReply, Callout, Context, HeadersReply};
 
 #[derive(Debug, Default)]
 pub struct MyCallout;

@@ -1,17 +1,12 @@
-//! The library behind the callout server: your callout (`callout`), the trait and the
-//! `ExternalProcessor` service that drives it (`processor`), the replies and the helpers that
-//! build them, the configuration, and the examples.
+//! The library behind the callout server: your callout (`callout`), the settings, and the
+//! services that run it. The processor that drives it, the replies, the helpers that build them
+//! and the examples are grpc-scaffold-runtime's (`ext_proc`), re-exported here under their old
+//! names.
 
-pub mod auth;
 pub mod callout;
 pub mod config;
-pub mod examples;
-pub mod keys;
-pub mod processor;
-pub mod proto;
-pub mod replies;
-pub mod reply;
-pub mod server;
 pub mod services;
-pub mod telemetry;
-pub mod tools;
+
+pub use grpc_scaffold_runtime::ext_proc::{examples, processor, reply, tools};
+pub use grpc_scaffold_runtime::jwt::{auth, keys};
+pub use grpc_scaffold_runtime::{server, telemetry};
