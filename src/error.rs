@@ -23,7 +23,10 @@ pub enum Error {
     },
 
     /// The project's copy of the runtime was changed by hand, and `update` replaces it whole.
-    #[error("the runtime's copy in `vendor/grpc-scaffold-runtime` was edited: {}", list(paths))]
+    #[error(
+        "the runtime's copy in `vendor/grpc-scaffold-runtime` was edited: {}",
+        list(paths)
+    )]
     #[diagnostic(help(
         "the copy is replaced whole, never merged, and nothing was written; undo the edit (`git checkout vendor`), or do it in your own tree through the runtime's builder (`Server::layer`, `Server::admin_routes`, your `Config`), or set `runtime` in grpc-scaffold.toml to the path of a checkout of the runtime that you change instead"
     ))]

@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use heck::ToTitleCase;
 use serde::Serialize;
 
-use crate::{naming, runtime};
 use crate::options::Options;
 use crate::templates::{Limits, Manifest};
+use crate::{naming, runtime};
 
 /// Everything the templates of a project can see.
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +42,9 @@ pub struct Project {
     /// The dependency on grpc-scaffold-runtime, as `Cargo.toml` writes it after the name:
     /// `{ version = "0.5.0", path = "vendor/grpc-scaffold-runtime", features = ["jwt"] }`.
     pub runtime: String,
+    /// The build dependency on grpc-scaffold-runtime, with only its `codegen` feature, for
+    /// `build.rs` to compile the protos with.
+    pub runtime_codegen: String,
     /// The version of grpc-scaffold that writes the project, for its CI to check it with.
     pub scaffold_version: &'static str,
     /// Dependency versions of the generated project, from `templates/versions.toml`.
@@ -78,6 +81,10 @@ impl Project {
                 })
                 .collect(),
             runtime: runtime_dependency(&options.runtime, &manifest.runtime),
+            runtime_codegen: format!(
+                "{{ {}, default-features = false, features = [\"codegen\"] }}",
+                options.runtime.dependency()
+            ),
             scaffold_version: env!("CARGO_PKG_VERSION"),
             versions,
             api: Api::default(),

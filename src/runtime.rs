@@ -120,7 +120,9 @@ mod tests {
         let manifest = Path::new(VENDOR_DIR).join("Cargo.toml");
         assert!(files[&manifest].contains(&format!("version = \"{VERSION}\"")));
         assert!(files.contains_key(&Path::new(VENDOR_DIR).join("src/lib.rs")));
-        assert!(files.keys().all(|path| !path.starts_with(Path::new(VENDOR_DIR).join("target"))));
+        assert!(files
+            .keys()
+            .all(|path| !path.starts_with(Path::new(VENDOR_DIR).join("target"))));
         assert!(Source::CratesIo.files().unwrap().is_empty());
     }
 

@@ -55,6 +55,9 @@ pub struct Manifest {
     /// Shared folders of `templates/features/` that this kind includes, such as `jwt`.
     #[serde(default)]
     pub features: Vec<String>,
+    /// Common files that this kind does not write, by output path.
+    #[serde(default)]
+    pub omit: Vec<String>,
     /// Whether the Rust code is run through rustfmt: for kinds whose code is made of the
     /// user's names, whose lengths no template can foresee.
     #[serde(default)]
@@ -176,6 +179,12 @@ pub fn load(kind: Kind) -> Result<KindTemplates> {
             },
         );
     }
+    outputs.retain(|path, _| {
+        !manifest
+            .omit
+            .iter()
+            .any(|omitted| Path::new(omitted) == path)
+    });
     layers.push(collect(PARTIALS)?);
 
     Ok(KindTemplates {
@@ -280,10 +289,10 @@ mod tests {
         for &kind in Kind::all() {
             let templates = load(kind).unwrap();
             assert!(!templates.manifest.summary.is_empty(), "{kind}");
-            // Every kind brings its protos (the Envoy callouts, a schema for reflection), except
-            // `custom`, which takes the user's.
+            // The kinds whose protos are the user's bring a first version of them; Tyk's and
+            // Envoy's are the runtime's, and `custom` takes the user's.
             let has_protos = templates.outputs.iter().any(Template::is_proto);
-            let brings_protos = kind != Kind::Custom;
+            let brings_protos = matches!(kind, Kind::Basic | Kind::Extension | Kind::Streaming);
             assert_eq!(has_protos, brings_protos, "{kind}");
         }
     }

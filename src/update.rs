@@ -350,7 +350,17 @@ pub fn plan(dir: &Path) -> Result<Plan> {
             compiled.insert(path.clone(), contents);
         }
     }
+    // The tool's protos that the templates no longer write have moved into the runtime crate,
+    // which serves their RPCs now: they go as any file of the tool's, not as the user's protos.
+    let mut retired = Files::new();
     for (path, contents) in read_protos(dir)? {
+        let tool = record
+            .entry(&path)
+            .is_some_and(|entry| entry.owner == Owner::Tool);
+        if tool && !protos.contains_key(&path) {
+            retired.insert(path, contents);
+            continue;
+        }
         if let std::collections::btree_map::Entry::Vacant(vacant) = protos.entry(path.clone()) {
             let owner = decider.owner(&path, &owners);
             decider.decide(&path, owner, Some(&contents))?;
@@ -392,7 +402,15 @@ pub fn plan(dir: &Path) -> Result<Plan> {
     }
 
     let rpcs = project.api.rpcs();
-    decider.note_rpcs(&record.rpcs, &rpcs, &project)?;
+    let served_by_runtime =
+        proto::compile_project(&retired).map_or_else(|_| Vec::new(), |api| api.rpcs());
+    let before: Vec<String> = record
+        .rpcs
+        .iter()
+        .filter(|rpc| !served_by_runtime.contains(rpc))
+        .cloned()
+        .collect();
+    decider.note_rpcs(&before, &rpcs, &project)?;
     decider.next.rpcs = rpcs;
     let mut broken = decider.undeclared(&code, &owners);
     broken.extend(unfit_handlers(dir, &project, &code)?);
@@ -560,8 +578,12 @@ impl Decider<'_> {
             // The templates no longer write this file.
             match (&disk, owner) {
                 (Some(disk), Owner::Tool) if entry.as_ref().is_some_and(|e| e.matches(disk)) => {
-                    self.changes
-                        .push(change(Action::Remove, "no longer generated", None));
+                    let reason = if replaced_by(path).is_some() {
+                        "the runtime crate does this now"
+                    } else {
+                        "no longer generated"
+                    };
+                    self.changes.push(change(Action::Remove, reason, None));
                 }
                 (Some(_), _) => self.notes.push(match replaced_by(path) {
                     Some(instead) => format!(

@@ -543,7 +543,7 @@ fn a_name_that_shadows_a_dependency_is_refused_with_a_suggestion() {
         ("tokio", "tyk", "tokio"),
         ("serde", "extension", "serde"),
         ("envoy-types", "ext-proc", "envoy-types"),
-        ("tonic-health", "streaming", "tonic-health"),
+        ("metrics", "streaming", "metrics"),
     ] {
         let dir = TempDir::new().unwrap();
         let assert = cli()

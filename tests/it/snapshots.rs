@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use grpc_scaffold::Kind;
 use grpc_scaffold::runtime::VENDOR_DIR;
+use grpc_scaffold::Kind;
 
 use crate::support::render;
 

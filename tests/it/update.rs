@@ -41,7 +41,9 @@ fn fixture_copy(release: &str, kind: &str) -> (TempDir, PathBuf) {
 fn depend_on_the_checkout(project: &Path) {
     let checkout = runtime_dir();
     let record = read(project, "grpc-scaffold.toml");
-    let (head, tail) = record.split_once("\nname = ").expect("the record names the project");
+    let (head, tail) = record
+        .split_once("\nname = ")
+        .expect("the record names the project");
     let (name, rest) = tail.split_once('\n').unwrap();
     let line = format!("runtime = {:?}", checkout.display().to_string());
     let record = format!("{head}\nname = {name}\n{line}\n{rest}");
@@ -220,7 +222,11 @@ fn a_0_2_0_project_moves_onto_a_vendored_runtime() {
     run(&mut cargo(&project, &["test"]));
 
     let lib = "vendor/grpc-scaffold-runtime/src/lib.rs";
-    fs::write(project.join(lib), format!("{}// mine\n", read(&project, lib))).unwrap();
+    fs::write(
+        project.join(lib),
+        format!("{}// mine\n", read(&project, lib)),
+    )
+    .unwrap();
     let before = snapshot(&project, &[]);
     let assert = update(&project).code(1);
     let stderr = stderr(&assert);
@@ -244,11 +250,11 @@ fn a_project_moves_to_the_published_runtime() {
         .arg(&project)
         .assert()
         .success();
-    assert!(project.join("vendor/grpc-scaffold-runtime/src/lib.rs").is_file());
-    let record = read(&project, "grpc-scaffold.toml").replace(
-        "runtime = \"vendor\"",
-        "runtime = \"crates-io\"",
-    );
+    assert!(project
+        .join("vendor/grpc-scaffold-runtime/src/lib.rs")
+        .is_file());
+    let record = read(&project, "grpc-scaffold.toml")
+        .replace("runtime = \"vendor\"", "runtime = \"crates-io\"");
     fs::write(project.join("grpc-scaffold.toml"), record).unwrap();
 
     update(&project).success();

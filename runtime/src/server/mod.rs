@@ -367,11 +367,14 @@ impl<'a, L: clap::Args + Bind> Server<'a, L> {
     pub fn layer<Y>(mut self, layer: Y) -> Self
     where
         Y: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
-        Y::Service: Service<axum::extract::Request, Error = Infallible> + Clone + Send + Sync + 'static,
-        <Y::Service as Service<axum::extract::Request>>::Response: axum::response::IntoResponse + 'static,
+        Y::Service:
+            Service<axum::extract::Request, Error = Infallible> + Clone + Send + Sync + 'static,
+        <Y::Service as Service<axum::extract::Request>>::Response:
+            axum::response::IntoResponse + 'static,
         <Y::Service as Service<axum::extract::Request>>::Future: Send + 'static,
     {
-        self.layers.push(Box::new(move |router| router.layer(layer)));
+        self.layers
+            .push(Box::new(move |router| router.layer(layer)));
         self
     }
 
