@@ -126,6 +126,31 @@ mod tests {
         assert!(Source::CratesIo.files().unwrap().is_empty());
     }
 
+    /// A crate that the projects and the runtime both depend on has one version in both, so that
+    /// a project builds one copy of it.
+    #[test]
+    fn the_runtime_and_the_projects_agree_on_versions() {
+        let manifest: toml::Table = RUNTIME
+            .get_file("Cargo.toml")
+            .and_then(|file| file.contents_utf8())
+            .unwrap()
+            .parse()
+            .unwrap();
+        let versions = crate::templates::load(crate::Kind::Basic).unwrap().versions;
+        let mut shared = 0;
+        for (name, spec) in manifest["dependencies"].as_table().unwrap() {
+            let version = match spec {
+                toml::Value::String(version) => version.as_str(),
+                spec => spec["version"].as_str().unwrap(),
+            };
+            if let Some(pinned) = versions.get(&name.replace('-', "_")) {
+                assert_eq!(pinned, version, "{name}");
+                shared += 1;
+            }
+        }
+        assert!(shared >= 5, "only {shared} crates in common");
+    }
+
     #[test]
     fn sources_parse_and_print() {
         for text in ["vendor", "crates-io", "../runtime"] {

@@ -587,7 +587,7 @@ impl Decider<'_> {
                 }
                 (Some(_), _) => self.notes.push(match replaced_by(path) {
                     Some(instead) => format!(
-                        "`{shown}` is edited, and the runtime crate now does what it did; it is left as it is, and no longer built: {instead}"
+                        "`{shown}` is edited, and the runtime crate now does what it did; it is left as it is, for you to delete once you have moved your change: {instead}"
                     ),
                     None => format!(
                         "`{shown}` is no longer generated; it is yours now, left as it is"
@@ -827,6 +827,7 @@ struct Decided {
 /// tree before grpc-scaffold 0.5.0, for the note on such a file that the user had edited.
 fn replaced_by(path: &Path) -> Option<&'static str> {
     let path = path.to_str()?;
+    let under = |folder: &str| path.starts_with(folder);
     let advice = match path {
         "src/server.rs" | "src/server/listen.rs" | "src/server/calls.rs" | "src/server/admin.rs"
         | "src/server/tests.rs" => {
@@ -843,7 +844,16 @@ fn replaced_by(path: &Path) -> Option<&'static str> {
             "do it in a hook in `src/hooks.rs`; the dispatcher and its helpers are `grpc_scaffold_runtime::tyk`"
         }
         "src/processor.rs" | "src/reply.rs" | "src/replies.rs" | "src/tools.rs" => {
-            "do it in your callout in `src/callout.rs`; the processor and its replies are `grpc_scaffold_runtime::ext_proc`"
+            "do it in your callout in `src/callout.rs`; the processor and its replies are the runtime's `ext_proc` or `ext_proc_l4`"
+        }
+        _ if under("src/examples/") => {
+            "the examples are the runtime's, chosen by `EXAMPLE`; start your callout in `src/callout.rs` from the one you changed"
+        }
+        "tests/examples.rs" | "tests/wire.rs" | "tests/server.rs" => {
+            "the runtime tests its framework now; test your own callout in `tests/callout.rs`"
+        }
+        _ if under("proto/coprocess_") || under("proto/envoy/") => {
+            "the runtime carries the peer's protos now, as the wire contract has them"
         }
         _ => return None,
     };

@@ -39,8 +39,8 @@ fn every_kind() {
 #[test]
 fn no_template_artefacts() {
     for &kind in Kind::all() {
-        for (path, contents) in render(NAME, kind) {
-            let path = path.display();
+        for (file, contents) in render(NAME, kind) {
+            let path = file.display();
             assert!(
                 !contents.contains("\n\n\n"),
                 "{kind}: {path} has a run of blank lines"
@@ -57,7 +57,13 @@ fn no_template_artefacts() {
                 !contents.lines().any(|line| line.ends_with([' ', '\t'])),
                 "{kind}: {path} has trailing white space"
             );
-            for marker in ["{{", "{%", "__crate__", "TODO", "FIXME"] {
+            // The runtime's copy is Rust as written, not rendered: a macro may hold `{{`.
+            let markers: &[&str] = if file.starts_with(VENDOR_DIR) {
+                &["TODO", "FIXME"]
+            } else {
+                &["{{", "{%", "__crate__", "TODO", "FIXME"]
+            };
+            for marker in markers {
                 assert!(
                     !contents.contains(marker),
                     "{kind}: {path} contains `{marker}`"
