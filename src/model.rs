@@ -2,6 +2,7 @@
 //! [`crate::naming`]), never in a template.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use heck::ToTitleCase;
 use serde::Serialize;
@@ -121,7 +122,7 @@ fn runtime_dependency(source: &runtime::Source, features: &[String]) -> String {
     let mut table = source.dependency();
     if !features.is_empty() {
         let quoted: Vec<String> = features.iter().map(|f| format!("\"{f}\"")).collect();
-        table.push_str(&format!(", features = [{}]", quoted.join(", ")));
+        let _ = write!(table, ", features = [{}]", quoted.join(", "));
     }
     format!("{{ {table} }}")
 }

@@ -381,11 +381,7 @@ pub fn plan(dir: &Path) -> Result<Plan> {
         let owner = decider.owner(path, &owners);
         decider.decide(path, owner, Some(rendered))?;
     }
-    let vendored = options.runtime.files()?;
-    for (path, rendered) in &vendored {
-        decider.decide(path, Owner::Runtime, Some(rendered))?;
-    }
-    code.extend(vendored);
+    code.extend(decider.decide_copy(options.runtime.files()?)?);
     let gone: Vec<(PathBuf, Owner)> = record
         .files
         .iter()
@@ -395,22 +391,10 @@ pub fn plan(dir: &Path) -> Result<Plan> {
     for (path, owner) in gone {
         decider.decide(&path, owner, None)?;
     }
-    if !decider.runtime_edited.is_empty() {
-        return Err(Error::RuntimeEdited {
-            paths: decider.runtime_edited,
-        });
-    }
+    decider.refuse_an_edited_copy()?;
 
     let rpcs = project.api.rpcs();
-    let served_by_runtime =
-        proto::compile_project(&retired).map_or_else(|_| Vec::new(), |api| api.rpcs());
-    let before: Vec<String> = record
-        .rpcs
-        .iter()
-        .filter(|rpc| !served_by_runtime.contains(rpc))
-        .cloned()
-        .collect();
-    decider.note_rpcs(&before, &rpcs, &project)?;
+    decider.note_rpcs(&own_rpcs(&record, &retired), &rpcs, &project)?;
     decider.next.rpcs = rpcs;
     let mut broken = decider.undeclared(&code, &owners);
     broken.extend(unfit_handlers(dir, &project, &code)?);
@@ -424,6 +408,18 @@ pub fn plan(dir: &Path) -> Result<Plan> {
         name,
         kind,
     })
+}
+
+/// The RPCs that `record` lists and the project's protos defined: those of the tool's protos that
+/// moved into the runtime crate, `retired`, are the runtime's to serve now.
+fn own_rpcs(record: &Record, retired: &Files) -> Vec<String> {
+    let moved = proto::compile_project(retired).map_or_else(|_| Vec::new(), |api| api.rpcs());
+    record
+        .rpcs
+        .iter()
+        .filter(|rpc| !moved.contains(rpc))
+        .cloned()
+        .collect()
 }
 
 /// A line for each handler file of the user's that no longer fits the tool's files, with what to
@@ -660,6 +656,25 @@ impl Decider<'_> {
         }
         self.next.insert(path, owner, &recorded);
         Ok(Some(after))
+    }
+
+    /// Decide every file of the runtime's copy, `vendored`, and return them.
+    fn decide_copy(&mut self, vendored: Files) -> Result<Files> {
+        for (path, rendered) in &vendored {
+            self.decide(path, Owner::Runtime, Some(rendered))?;
+        }
+        Ok(vendored)
+    }
+
+    /// Fail when a file of the runtime's copy was edited: the copy is replaced whole or not at
+    /// all.
+    fn refuse_an_edited_copy(&mut self) -> Result<()> {
+        if self.runtime_edited.is_empty() {
+            return Ok(());
+        }
+        Err(Error::RuntimeEdited {
+            paths: std::mem::take(&mut self.runtime_edited),
+        })
     }
 
     /// Decide a file of the runtime's copy: written when it is new or unedited, removed when the
