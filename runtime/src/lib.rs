@@ -15,6 +15,8 @@
 //! - `ext_proc_l4` (feature `ext-proc-l4`): an Envoy network external processor: the
 //!   `NetworkCallout` trait, its `Outcome`s, the processor, and the examples.
 //! - `callout` (with either): the Envoy callouts' listeners and HTTP health checks.
+//! - `client` (feature `client`): how a client binary reaches the server: the endpoint,
+//!   keepalive, TLS and mutual TLS, and the causes of a failed call.
 //! - `codegen` (feature `codegen`, for a project's build dependency): its protos compiled into
 //!   prost messages and tonic services, with no `protoc`.
 //!
@@ -22,6 +24,8 @@
 
 #[cfg(feature = "callout")]
 pub mod callout;
+#[cfg(feature = "client")]
+pub mod client;
 #[cfg(feature = "codegen")]
 pub mod codegen;
 #[cfg(feature = "ext-proc")]
