@@ -17,6 +17,8 @@
 //! - `callout` (with either): the Envoy callouts' listeners and HTTP health checks.
 //! - `client` (feature `client`): how a client binary reaches the server: the endpoint,
 //!   keepalive, TLS and mutual TLS, and the causes of a failed call.
+//! - `testing` (feature `testing`): checks for a project's tests: its services served on a
+//!   free port, health and reflection listing each one, and every RPC routed.
 //! - `codegen` (feature `codegen`, for a project's build dependency): its protos compiled into
 //!   prost messages and tonic services, with no `protoc`.
 //!
@@ -38,6 +40,8 @@ pub mod jwt;
 pub mod server;
 #[cfg(feature = "server")]
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 #[cfg(feature = "tyk")]
 pub mod tyk;
 
