@@ -6,7 +6,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -85,6 +85,15 @@ struct Running {
 }
 
 async fn start(flags: &[&str]) -> Running {
+    start_with(flags, |server| server).await
+}
+
+/// A server as [`start`] makes it, with what `build` adds to it: a project's own layers and
+/// admin routes.
+async fn start_with(
+    flags: &[&str],
+    build: impl FnOnce(Server<'_>) -> Server<'_> + Send + 'static,
+) -> Running {
     let args = ServerArgs::<ListenArgs>::parse_from(["server"].iter().chain(flags));
     let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = grpc.local_addr().unwrap();
@@ -105,7 +114,7 @@ async fn start(flags: &[&str]) -> Running {
     let mut services = Services::default();
     services.add(gate.clone());
     tokio::spawn(async move {
-        Server::new(&args)
+        build(Server::new(&args))
             .serve_on(listeners, services, std::future::pending())
             .await
     });
@@ -271,4 +280,38 @@ async fn a_call_reset_by_its_client_is_counted_as_cancelled() {
     assert_eq!(settled(server.admin, cancelled, 100.0).await, 100.0);
     let in_flight = ("grpc_server_in_flight", "Reset", None);
     assert_eq!(settled(server.admin, in_flight, 0.0).await, 0.0);
+}
+
+/// A project adds a tower layer that every call goes through, and admin routes beside the
+/// runtime's own, without a change to the runtime.
+#[tokio::test]
+async fn a_projects_own_layer_and_admin_routes_are_served() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let running = start_with(&[], move |server| {
+        let layer = axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                next.run(request)
+            },
+        );
+        let routes =
+            axum::Router::new().route("/team", axum::routing::get(|| async { "payments" }));
+        server.layer(layer).admin_routes(routes)
+    })
+    .await;
+    running.gate.open.close();
+    assert_eq!(call(running.channel.clone(), "Pass", None).await, Code::Ok);
+    assert_eq!(call(running.channel, "Pass", None).await, Code::Ok);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+    let mut stream = TcpStream::connect(running.admin).await.unwrap();
+    stream
+        .write_all(b"GET /team HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.unwrap();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.ends_with("payments"), "{text}");
 }
