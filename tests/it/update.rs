@@ -215,7 +215,7 @@ fn a_0_2_0_project_moves_onto_a_vendored_runtime() {
     let vendored = "vendor/grpc-scaffold-runtime/Cargo.toml";
     assert!(read(&project, vendored).contains("name = \"grpc-scaffold-runtime\""));
     assert!(read(&project, "Cargo.toml").contains(&format!(
-        "grpc-scaffold-runtime = {{ version = \"{}\", path = \"vendor/grpc-scaffold-runtime\" }}",
+        "grpc-scaffold-runtime = {{ version = \"{}\", path = \"vendor/grpc-scaffold-runtime\", features = [\"client\"] }}",
         env!("CARGO_PKG_VERSION")
     )));
     check(&project).success();
