@@ -11,7 +11,8 @@
 //! 4. [`render`] renders every other file from the model, in memory; for kinds whose code
 //!    depends on the user's names, [`format`] runs it through rustfmt.
 //! 5. [`write`] puts the files on disk, last, through a temporary directory, with the
-//!    [`record`] of what was written and who owns each file.
+//!    [`record`] of what was written and who owns each file, and, unless the project depends on
+//!    a published or checked-out copy, the [`runtime`] crate that it builds on.
 //!
 //! `update` runs the same stages against a project on disk: [`update`] reads its record, renders
 //! the project anew from its own protos, and decides file by file what to write, merging the

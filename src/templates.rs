@@ -12,7 +12,7 @@
 //!   in the context (and the project, but not its whole `api`).
 //!
 //! `templates/features/<feature>/` holds files that several kinds share but not all, such as the
-//! JWT module; a kind's manifest lists the features it includes. `templates/partials/` holds
+//! callouts' wiring; a kind's manifest lists the features it includes. `templates/partials/` holds
 //! fragments for `{% include %}`, which produce no file themselves.
 
 use std::collections::BTreeMap;
@@ -52,7 +52,7 @@ pub struct Manifest {
     /// The features of grpc-scaffold-runtime that the project turns on, such as `jwt`.
     #[serde(default)]
     pub runtime: Vec<String>,
-    /// Shared folders of `templates/features/` that this kind includes, such as `jwt`.
+    /// Shared folders of `templates/features/` that this kind includes, such as `callout`.
     #[serde(default)]
     pub features: Vec<String>,
     /// Common files that this kind does not write, by output path.
