@@ -99,6 +99,7 @@ impl fmt::Debug for Verifier {
 impl Verifier {
     /// Accept only `algorithm`, signed by one of `keys`.
     pub fn new(algorithm: Algorithm, keys: KeySet, args: &ValidationArgs) -> Self {
+        super::ring_rsa::install();
         let mut validation = Validation::new(algorithm);
         // `exp` and `nbf` are checked here, since RFC 7519 allows fractional seconds in them
         // (and PyJWT writes them) while jsonwebtoken takes only integers.

@@ -41,6 +41,7 @@ pub mod cache;
 pub mod extension;
 pub mod keys;
 pub mod public_keys;
+mod ring_rsa;
 pub mod secrets;
 
 /// The JWT library whose types this module takes: its [`Algorithm`](jsonwebtoken::Algorithm)
