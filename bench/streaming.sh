@@ -3,34 +3,86 @@
 # each, against the streaming kind's server (default settings, metrics on); print the wall time
 # until all finish, next to one stream alone (the baseline: 4 s is ideal, five messages and four
 # gaps), in ROUNDS interleaved rounds (default 3) with every round's figure and the medians, then
-# the server's peak RSS and its CPU time.
-#   bench/streaming.sh [STREAMS]
+# the server's peak RSS and its CPU time. Then IDLE streams (default 50000) held open at once, in
+# ROUNDS rounds, each on a server started afresh that sends a stream's first message at once and
+# its second IDLE_SECS (default 30) later: the server's RSS before they open and once all are open
+# (its `streaming_open_streams` gauge says so) and quiet, and the difference per stream. The
+# client spreads them over connections of 25 streams each, as it does any concurrent streams,
+# so a stream's share of its connection is in the figure.
+#   bench/streaming.sh [STREAMS]   (IDLE=50000, IDLE_SECS=30, ROUNDS=3 by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 streams=${1:-10000}
 secret="a benchmark secret of at least thirty-two bytes"
 
+idle=${IDLE:-50000}
+idle_secs=${IDLE_SECS:-30}
+
 generate streaming stream
-serve stream-server 50081 JWT_SECRET="$secret" STREAM_MESSAGES=5 STREAM_INTERVAL_MS=1000
-# The client's ephemeral ports, sockets and tasks: raise the open-file limit for 10,000 streams.
+# The client's ephemeral ports, sockets and tasks, and the server's sockets: raise the open-file
+# limit for tens of thousands of streams.
 ulimit -n 65536 2>/dev/null || true
+serve stream-server 50081 JWT_SECRET="$secret" STREAM_MESSAGES=5 STREAM_INTERVAL_MS=1000
+
+# client PORT N: N concurrent streams from one client process, their messages in out.txt.
+client() {
+  # shellcheck disable=SC2046
+  JWT_SECRET="$secret" "$CARGO_TARGET_DIR/release/stream-client" --server "http://127.0.0.1:$1" \
+    --ttl-secs 600 --concurrent $(seq -f 'user%g' 1 "$2") >"$runs_dir/out.txt"
+}
+
+# expect_messages PORT N EACH: fails unless N streams of EACH messages all arrived.
+expect_messages() {
+  local lines
+  lines=$(wc -l <"$runs_dir/out.txt")
+  if [ "$lines" -ne $(($2 * $3)) ]; then
+    echo "$2 streams: $lines messages received, $(($2 * $3)) expected; the server's log ends:" >&2
+    grep -v "stream started" "$runs_dir/stream-server-$1.log" | tail -5 >&2
+    exit 1
+  fi
+}
 
 # run_streams N: wall time in seconds for N concurrent streams; checks every message arrived.
 run_streams() {
-  local start end lines
+  local start end
   start=$EPOCHREALTIME
-  # shellcheck disable=SC2046
-  JWT_SECRET="$secret" "$CARGO_TARGET_DIR/release/stream-client" --server http://127.0.0.1:50081 \
-    --ttl-secs 600 --concurrent $(seq -f 'user%g' 1 "$1") >"$runs_dir/out.txt"
+  client 50081 "$1"
   end=$EPOCHREALTIME
-  lines=$(wc -l <"$runs_dir/out.txt")
-  if [ "$lines" -ne $(( $1 * 5 )) ]; then
-    echo "$1 streams: $lines messages received, $(( $1 * 5 )) expected; the server's log ends:" >&2
-    grep -v "stream started" "$runs_dir/stream-server-50081.log" | tail -5 >&2
+  expect_messages 50081 "$1" 5
+  awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }'
+}
+
+# rss PID: the process's resident memory now, in KiB.
+rss() {
+  awk '/^VmRSS/ { print $2 }' "/proc/$1/status"
+}
+
+# idle_streams: one round of the idle streams; sets $before and $open, the server's RSS in KiB.
+idle_streams() {
+  serve stream-server 50082 JWT_SECRET="$secret" STREAM_MESSAGES=2 \
+    STREAM_INTERVAL_MS=$((idle_secs * 1000))
+  local client_pid
+  open=0
+  before=$(rss "$server_pid")
+  client 50082 "$idle" &
+  client_pid=$!
+  for _ in $(seq $((idle_secs * 10))); do
+    open=$(curl -fs --max-time 5 http://127.0.0.1:51082/metrics |
+      awk '$1 == "streaming_open_streams" { print $2 }')
+    [ "${open:-0}" -ge "$idle" ] && break
+    sleep 0.1
+  done
+  if [ "${open:-0}" -lt "$idle" ]; then
+    echo "error: only ${open:-0} of $idle streams opened within $idle_secs s" >&2
     exit 1
   fi
-  awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }'
+  sleep 1 # every first message sent and read: the streams are idle
+  open=$(rss "$server_pid")
+  wait "$client_pid"
+  expect_messages 50082 "$idle" 2
+  kill "$server_pid"
+  wait "$server_pid" 2>/dev/null || true
 }
 
 median() {
@@ -49,3 +101,11 @@ awk -v rss="$(awk '/VmHWM/ { print $2 }' "/proc/$server_pid/status")" \
   -v cpu="$(cpu_ticks "$server_pid")" -v hz="$(getconf CLK_TCK)" 'BEGIN {
     printf "server peak RSS: %.1f MB (goal < 300 MB); server CPU time, all rounds: %.2f s\n", rss / 1024, cpu / hz
   }'
+
+per_stream=()
+for round in $(seq "${ROUNDS:-3}"); do
+  idle_streams
+  per_stream+=("$(awk -v b="$before" -v o="$open" -v n="$idle" 'BEGIN { printf "%.0f", (o - b) * 1024 / n }')")
+  echo "round $round: $idle idle streams, server RSS $((before / 1024)) MB before, $((open / 1024)) MB open: ${per_stream[-1]} bytes a stream" >&2
+done
+echo "$idle idle streams: median $(printf '%s\n' "${per_stream[@]}" | median) bytes a stream on the server; every round: ${per_stream[*]}"
