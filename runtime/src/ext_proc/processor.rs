@@ -338,7 +338,7 @@ fn body_answers(
         }
         if full_duplex {
             if reply.scope == Scope::Hold && !body.end_of_stream {
-                flow.held.extend_from_slice(&body.body);
+                append(&mut flow.held, body.body);
                 flow.metadata = reply.dynamic_metadata.or(flow.metadata.take());
                 return;
             }
@@ -347,7 +347,7 @@ fn body_answers(
                 Some(Mutation::ClearBody(_)) => Vec::new(),
                 _ => {
                     let mut bytes = std::mem::take(&mut flow.held);
-                    bytes.extend_from_slice(&body.body);
+                    append(&mut bytes, body.body);
                     bytes
                 }
             };
@@ -365,6 +365,15 @@ fn body_answers(
         response: changes(common),
     };
     out.push_back(message(reply.action, reply.dynamic_metadata, wrap, into));
+}
+
+/// `chunk` after `bytes`: moved, not copied, when nothing is held, as for a chunk passed through.
+fn append(bytes: &mut Vec<u8>, chunk: Vec<u8>) {
+    if bytes.is_empty() {
+        *bytes = chunk;
+    } else {
+        bytes.extend_from_slice(&chunk);
+    }
 }
 
 /// In FULL_DUPLEX_STREAMED, send on what is held before the trailers' answer: the body ends
