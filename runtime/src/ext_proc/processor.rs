@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use envoy_types::pb::envoy::config::core::v3::Metadata;
@@ -26,6 +26,7 @@ use envoy_types::pb::envoy::service::ext_proc::v3::{
     HttpTrailers, ProcessingRequest, ProcessingResponse, StreamedBodyResponse, TrailersResponse,
 };
 use envoy_types::pb::google::protobuf::{Duration as ProtoDuration, Struct, Value};
+use metrics::Counter;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::warn;
 
@@ -178,6 +179,7 @@ pub trait Callout: Send + Sync + 'static {
 #[derive(Debug)]
 pub struct Processor<C> {
     callout: Arc<C>,
+    messages: Arc<Messages>,
 }
 
 impl<C: Callout> Processor<C> {
@@ -185,6 +187,7 @@ impl<C: Callout> Processor<C> {
     pub fn new(callout: C) -> Self {
         Self {
             callout: Arc::new(callout),
+            messages: Arc::default(),
         }
     }
 
@@ -197,6 +200,7 @@ impl<C: Callout> Processor<C> {
 /// One request's stream: the callout, and the request's context.
 struct Exchange<C: Callout> {
     callout: Arc<C>,
+    messages: Arc<Messages>,
     cx: Context<C::State>,
 }
 
@@ -338,7 +342,7 @@ fn body_answers(
         }
         if full_duplex {
             if reply.scope == Scope::Hold && !body.end_of_stream {
-                flow.held.extend_from_slice(&body.body);
+                append(&mut flow.held, body.body);
                 flow.metadata = reply.dynamic_metadata.or(flow.metadata.take());
                 return;
             }
@@ -347,7 +351,7 @@ fn body_answers(
                 Some(Mutation::ClearBody(_)) => Vec::new(),
                 _ => {
                     let mut bytes = std::mem::take(&mut flow.held);
-                    bytes.extend_from_slice(&body.body);
+                    append(&mut bytes, body.body);
                     bytes
                 }
             };
@@ -365,6 +369,15 @@ fn body_answers(
         response: changes(common),
     };
     out.push_back(message(reply.action, reply.dynamic_metadata, wrap, into));
+}
+
+/// `chunk` after `bytes`: moved, not copied, when nothing is held, as for a chunk passed through.
+fn append(bytes: &mut Vec<u8>, chunk: Vec<u8>) {
+    if bytes.is_empty() {
+        *bytes = chunk;
+    } else {
+        bytes.extend_from_slice(&chunk);
+    }
 }
 
 /// In FULL_DUPLEX_STREAMED, send on what is held before the trailers' answer: the body ends
@@ -414,14 +427,33 @@ fn streamed(body: Vec<u8>, end_of_stream: bool) -> CommonResponse {
     }
 }
 
-fn phase_name(phase: &Phase) -> &'static str {
-    match phase {
-        Phase::RequestHeaders(_) => "request_headers",
-        Phase::ResponseHeaders(_) => "response_headers",
-        Phase::RequestBody(_) => "request_body",
-        Phase::ResponseBody(_) => "response_body",
-        Phase::RequestTrailers(_) => "request_trailers",
-        Phase::ResponseTrailers(_) => "response_trailers",
+/// `ext_proc_messages_total` of each phase, registered once, at the first message (the recorder
+/// is installed by then), rather than looked up by name and label at every message.
+#[derive(Debug, Default)]
+struct Messages(OnceLock<[Counter; 6]>);
+
+impl Messages {
+    fn count(&self, phase: &Phase) {
+        let index = match phase {
+            Phase::RequestHeaders(_) => 0,
+            Phase::ResponseHeaders(_) => 1,
+            Phase::RequestBody(_) => 2,
+            Phase::ResponseBody(_) => 3,
+            Phase::RequestTrailers(_) => 4,
+            Phase::ResponseTrailers(_) => 5,
+        };
+        let counters = self.0.get_or_init(|| {
+            [
+                "request_headers",
+                "response_headers",
+                "request_body",
+                "response_body",
+                "request_trailers",
+                "response_trailers",
+            ]
+            .map(|phase| metrics::counter!("ext_proc_messages_total", "phase" => phase))
+        });
+        counters[index].increment(1);
     }
 }
 
@@ -456,7 +488,7 @@ impl<C: Callout> Respond<ProcessingRequest> for Exchange<C> {
                 "a ProcessingRequest without a phase",
             ));
         };
-        metrics::counter!("ext_proc_messages_total", "phase" => phase_name(&phase)).increment(1);
+        self.messages.count(&phase);
         if message.observability_mode {
             // Envoy expects no reply at all: the handlers run, their answers are dropped.
             self.answer(phase, &mut VecDeque::new()).await;
@@ -477,6 +509,7 @@ impl<C: Callout> ExternalProcessor for Processor<C> {
     ) -> Result<Response<Self::ProcessStream>, Status> {
         let exchange = Exchange {
             callout: Arc::clone(&self.callout),
+            messages: Arc::clone(&self.messages),
             cx: Context::default(),
         };
         Ok(Response::new(replies(request.into_inner(), exchange)))
