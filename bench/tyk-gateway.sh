@@ -2,11 +2,14 @@
 # What the tyk kind's plugin adds to each request through a real Tyk Gateway, against the floor
 # of any gRPC plugin: an empty one (bench/tyk-empty: each Object back unchanged, built in the
 # same run). A gateway talks to one gRPC plugin server, so two gateways run, identical but for
-# that server: one calls the empty plugin, the other the generated plugin. Each serves two keyless
-# APIs: one with no plugin (its baseline) and one with only the plugin's Pre hook. For each of the
-# four, wrk measures p50 latency at 1 connection and requests/s at 32 connections, and /proc the
-# CPU time per request of the gateway and of its plugin. Only one gateway is under load at a time;
-# the four take turns over several rounds, in an order that rotates each round, every round is
+# that server: one calls the empty plugin, the other the generated plugin. Each serves three
+# keyless APIs: one with no plugin (its baseline), one with only the plugin's Pre hook, and one
+# with a Pre hook named Tagged, for which the empty plugin makes the generated example hook's
+# changes (a header and a query parameter), to tell the gateway's work of applying them from the
+# plugin's own. wrk measures p50 latency at 1 connection and requests/s at 32 connections, and
+# /proc the CPU time per request of the gateway and of its plugin, for the five cells that matter
+# (Tagged on the generated plugin's gateway is not measured). Only one gateway is under load at a
+# time; the cells take turns over several rounds, in an order that rotates each round, every round is
 # printed, and each figure is the median of its rounds, since one run on two shared cores is
 # noisy. The generated plugin runs as generated: INFO logs, metrics on.
 #   bench/tyk-gateway.sh         (ROUNDS=5, DURATION=5s per cell by default)
@@ -92,8 +95,8 @@ empty_pid=$!
 wait_for "$empty_port" "the empty plugin"
 
 # The gateways: the generated tyk.conf pointed at their Redis, plugin and app directory, and the
-# generated classic API made keyless twice over, once with no plugin and once with only its Pre
-# hook.
+# generated classic API made keyless three times over: with no plugin, with only its Pre hook,
+# and with only a Pre hook named Tagged.
 python3 - "$runs_dir/plugin/tyk" "$runs_dir" "$gateway_dir/templates" <<PY
 import json, os, sys
 tyk, runs, templates = sys.argv[1:]
@@ -113,7 +116,7 @@ for gateway, port, redis, plugin in (("e", $gateway_e, $redis_e, $empty_port),
     conf["coprocess_options"].update(coprocess_grpc_server=f"tcp://127.0.0.1:{plugin}",
                                      grpc_authority=f"127.0.0.1:{plugin}")
     json.dump(conf, open(f"{runs}/tyk-{gateway}.conf", "w"), indent=2)
-    for name in ("plain", "plugin"):
+    for name in ("plain", "plugin", "tagged"):
         api = json.loads(json.dumps(classic))
         api.update(name=f"bench {name}", api_id=f"bench-{name}", use_keyless=True,
                    enable_coprocess_auth=False)
@@ -122,8 +125,10 @@ for gateway, port, redis, plugin in (("e", $gateway_e, $redis_e, $empty_port),
         api["proxy"].update(listen_path=f"/{name}/", target_url="http://127.0.0.1:$upstream_port/")
         if name == "plain":
             del api["custom_middleware"]
-        else:
+        elif name == "plugin":
             api["custom_middleware"] = {"driver": "grpc", "pre": pre}
+        else:
+            api["custom_middleware"] = {"driver": "grpc", "pre": [dict(pre[0], name="Tagged")]}
         json.dump(api, open(f"{apps}/{name}.json", "w"), indent=2)
 PY
 # Each runs in the run's directory, where it may write a default tyk.conf of its own, as one
@@ -134,12 +139,12 @@ for gateway in e g; do
   eval "gateway_${gateway}_pid=$!"
 done
 
-# The four cells: NAME -> gateway port, gateway pid, plugin pid, path.
-declare -A cell_port=([plain_e]=$gateway_e [empty]=$gateway_e [plain_g]=$gateway_g [generated]=$gateway_g)
-declare -A cell_gateway=([plain_e]=$gateway_e_pid [empty]=$gateway_e_pid [plain_g]=$gateway_g_pid [generated]=$gateway_g_pid)
-declare -A cell_plugin=([plain_e]=$empty_pid [empty]=$empty_pid [plain_g]=$generated_pid [generated]=$generated_pid)
-declare -A cell_path=([plain_e]=plain [empty]=plugin [plain_g]=plain [generated]=plugin)
-cells=(plain_e empty plain_g generated)
+# The cells: NAME -> gateway port, gateway pid, plugin pid, path.
+declare -A cell_port=([plain_e]=$gateway_e [empty]=$gateway_e [tagged]=$gateway_e [plain_g]=$gateway_g [generated]=$gateway_g)
+declare -A cell_gateway=([plain_e]=$gateway_e_pid [empty]=$gateway_e_pid [tagged]=$gateway_e_pid [plain_g]=$gateway_g_pid [generated]=$gateway_g_pid)
+declare -A cell_plugin=([plain_e]=$empty_pid [empty]=$empty_pid [tagged]=$empty_pid [plain_g]=$generated_pid [generated]=$generated_pid)
+declare -A cell_path=([plain_e]=plain [empty]=plugin [tagged]=tagged [plain_g]=plain [generated]=plugin)
+cells=(plain_e empty tagged plain_g generated)
 url() { echo "http://127.0.0.1:${cell_port[$1]}/${cell_path[$1]}/"; }
 
 wait_for "$gateway_e" "the empty plugin's gateway"
@@ -231,15 +236,16 @@ echo
 awk -v dispatched="$dispatched" -v handled="$handled" "$collect_rounds"'
   function missed(ok) { return ok ? "met" : "goal missed" }
   END {
-    split("plain_e empty plain_g generated", names, " ")
+    split("plain_e empty tagged plain_g generated", names, " ")
     label["plain_e"] = "no plugin, gateway e (empty plugin)"
     label["empty"] = "empty plugin, Pre hook (gateway e)"
+    label["tagged"] = "empty plugin, Tagged hook (gateway e)"
     label["plain_g"] = "no plugin, gateway g (generated plugin)"
     label["generated"] = "generated plugin, Pre hook (gateway g)"
     printf "%-40s %11s %10s %12s %12s %12s\n", "through Tyk Gateway (median of rounds)", "p50 1c (us)", "req/s 32c",
       "gateway CPU", "plugin CPU", "plugin CPU 1c"
     printf "%-40s %11s %10s %12s %12s %12s\n", "", "", "", "per req 32c", "per req 32c", "per req"
-    for (i = 1; i <= 4; i++) {
+    for (i = 1; i <= 5; i++) {
       n = names[i]
       p[n] = median(values[n " p50"]); r[n] = median(values[n " rps"])
       g[n] = median(values[n " gateway_cpu"]); c[n] = median(values[n " plugin_cpu"]); c1[n] = median(values[n " plugin_cpu_1c"])
@@ -262,6 +268,11 @@ awk -v dispatched="$dispatched" -v handled="$handled" "$collect_rounds"'
       c["empty"], g["empty"], g["plain_e"]
     printf "the generated plugin costs %+.1f us of its own CPU and %+.1f us of the gateway'"'"'s per request more than the empty one\n",
       c["generated"] - c["empty"], g["generated"] - g["plain_g"] - (g["empty"] - g["plain_e"])
+    printf "the gateway applying the Pre hook'"'"'s changes (empty plugin with them / without): req/s %.2fx, p50 %+.0f us, gateway CPU %+.1f us per request\n",
+      r["tagged"] / r["empty"], p["tagged"] - p["empty"], g["tagged"] - g["empty"]
+    printf "generated plugin / empty plugin making the same changes: req/s at 32c %.2fx; added p50 at 1c %.2fx (%.0f vs %.0f us); plugin CPU %.1f vs %.1f us per dispatch\n",
+      r["generated"] / r["tagged"], (p["tagged"] > p["plain_e"] ? added_g / (p["tagged"] - p["plain_e"]) : 0),
+      added_g, p["tagged"] - p["plain_e"], c["generated"], c["tagged"]
     split(values["generated requests"], sent, " ")
     for (i in sent) total += sent[i]
     printf "Pre hook calls in tyk_dispatches_total during the rounds: %d; wrk counted %d requests to the generated plugin'"'"'s API (not those in flight when it stops)\n", dispatched, total

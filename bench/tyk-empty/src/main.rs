@@ -1,10 +1,13 @@
 //! `tyk-empty ADDRESS`: a Tyk coprocess `Dispatcher` that returns each `Object` unchanged and
 //! answers each event with an empty reply. No logging, health, metrics or limits: the bare
-//! protocol.
+//! protocol. Only the hook named `Tagged` changes the `Object`, as the generated plugin's example
+//! Pre hook does (the `X-Plugin: rust` header and the `plugin=rust` query parameter), so that the
+//! benchmark can tell the gateway's work of applying those changes from the plugin's own.
 
 use grpc_scaffold_runtime::tyk::proto::coprocess::dispatcher_server::{
     Dispatcher, DispatcherServer,
 };
+use grpc_scaffold_runtime::tyk::ObjectExt as _;
 use grpc_scaffold_runtime::tyk::proto::coprocess::{Event, EventReply, Object};
 use tonic::{Request, Response, Status};
 
@@ -16,7 +19,12 @@ struct Empty;
 #[tonic::async_trait]
 impl Dispatcher for Empty {
     async fn dispatch(&self, request: Request<Object>) -> Result<Response<Object>, Status> {
-        Ok(Response::new(request.into_inner()))
+        let mut object = request.into_inner();
+        if object.hook_name == "Tagged" {
+            object.set_header("X-Plugin", "rust");
+            object.add_param("plugin", "rust");
+        }
+        Ok(Response::new(object))
     }
 
     async fn dispatch_event(&self, _: Request<Event>) -> Result<Response<EventReply>, Status> {
