@@ -31,7 +31,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
 use std::sync::{Arc, OnceLock, RwLock};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt as _;
@@ -198,13 +198,13 @@ struct Call {
 }
 
 impl Call {
-    fn start(metrics: Arc<MethodMetrics>, headers: &HeaderMap) -> Self {
+    fn start(metrics: Arc<MethodMetrics>, headers: &HeaderMap, started: Instant) -> Self {
         metrics.started.increment(1);
         metrics.in_flight.increment(1.0);
         let span = telemetry::traces_on().then(|| server_span(&metrics, headers));
         Self {
             metrics,
-            started: Instant::now(),
+            started,
             span,
             finished: false,
         }
@@ -304,7 +304,7 @@ where
         let metrics = self.shared.method(request.uri().path());
         let permits =
             (!EXEMPT.contains(&metrics.service.as_str())).then(|| Arc::clone(&self.shared.permits));
-        let mut call = Call::start(metrics, request.headers());
+        let mut call = Call::start(metrics, request.headers(), now);
         let span = call.span.clone().unwrap_or_else(Span::none);
         // The clone that was made ready is the one to call.
         let clone = self.inner.clone();
@@ -345,7 +345,8 @@ where
 
 /// `future`'s output, or `DEADLINE_EXCEEDED` once `deadline` has passed. The clock is read before
 /// `future` is polled, every time, so that a call polled late answers at once and its handler
-/// never runs past the deadline.
+/// never runs past the deadline. The timer is made only once `future` has to wait, since most
+/// unary handlers answer at their first poll.
 async fn within<T>(
     deadline: Option<Instant>,
     future: impl Future<Output = T>,
@@ -354,7 +355,7 @@ async fn within<T>(
         return Ok(future.await);
     };
     let mut future = pin!(future);
-    let mut timer = pin!(tokio::time::sleep_until(deadline.into()));
+    let mut timer = pin!(None::<Sleep>);
     std::future::poll_fn(|cx| {
         if Instant::now() >= deadline {
             return Poll::Ready(Err(deadline_exceeded()));
@@ -362,7 +363,13 @@ async fn within<T>(
         if let Poll::Ready(output) = future.as_mut().poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        timer.as_mut().poll(cx).map(|()| Err(deadline_exceeded()))
+        if timer.is_none() {
+            timer.set(Some(tokio::time::sleep_until(deadline.into())));
+        }
+        match timer.as_mut().as_pin_mut() {
+            Some(timer) => timer.poll(cx).map(|()| Err(deadline_exceeded())),
+            None => Poll::Pending,
+        }
     })
     .await
 }
@@ -457,7 +464,10 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 pub struct CallBody {
     inner: Option<Body>,
     call: Option<Call>,
-    deadline: Option<Pin<Box<Sleep>>>,
+    deadline: Option<Instant>,
+    /// The timer of the deadline, armed once the body has to wait: a unary answer is usually
+    /// ready at once, and a timer armed for each call takes the runtime's timer lock twice.
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl CallBody {
@@ -467,6 +477,7 @@ impl CallBody {
             inner: Some(inner),
             call: None,
             deadline: None,
+            timer: None,
         }
     }
 
@@ -480,17 +491,18 @@ impl CallBody {
             call.finish(Code::from_bytes(code.as_bytes()));
             return response.map(Self::done);
         }
-        let deadline = deadline.map(|at| Box::pin(tokio::time::sleep_until(at.into())));
         response.map(|inner| Self {
             inner: Some(inner),
             call: Some(call),
             deadline,
+            timer: None,
         })
     }
 
     /// Count the call as ended with `code`.
     fn finish(&mut self, code: Code) {
         self.deadline = None;
+        self.timer = None;
         if let Some(mut call) = self.call.take() {
             call.finish(code);
         }
@@ -517,9 +529,7 @@ impl http_body::Body for CallBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = &mut *self;
-        if let Some(deadline) = &mut this.deadline
-            && deadline.as_mut().poll(cx).is_ready()
-        {
+        if this.deadline.is_some_and(|at| Instant::now() >= at) {
             return this.end(&deadline_exceeded());
         }
         let Some(inner) = &mut this.inner else {
@@ -527,7 +537,18 @@ impl http_body::Body for CallBody {
         };
         let polled = catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll_frame(cx)));
         let frame = match polled {
-            Ok(frame) => ready!(frame),
+            Ok(Poll::Ready(frame)) => frame,
+            Ok(Poll::Pending) => {
+                if let Some(at) = this.deadline {
+                    let timer = this
+                        .timer
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at.into())));
+                    if timer.as_mut().poll(cx).is_ready() {
+                        return this.end(&deadline_exceeded());
+                    }
+                }
+                return Poll::Pending;
+            }
             Err(panic) => {
                 tracing::error!(
                     panic = panic_message(&*panic),

@@ -281,19 +281,20 @@ impl<S: Send + Sync + 'static> Dispatcher for Plugin<S> {
             }
         };
 
+        // The API and the latency are looked up only for a line that is written.
         let name = &object.hook_name;
-        let api = object.spec.get("APIID").map_or("", String::as_str);
-        let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let api = || object.spec.get("APIID").map_or("", String::as_str);
+        let latency_us = || u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         match &result {
             Ok(()) => tracing::debug!(
                 hook = hook_type.as_str_name(),
                 name,
-                api,
-                latency_us,
+                api = api(),
+                latency_us = latency_us(),
                 "dispatch"
             ),
             Err(err) => {
-                tracing::warn!(hook = hook_type.as_str_name(), name, api, latency_us, error = %err.0, "dispatch failed");
+                tracing::warn!(hook = hook_type.as_str_name(), name, api = api(), latency_us = latency_us(), error = %err.0, "dispatch failed");
             }
         }
         result?;
