@@ -2,7 +2,7 @@
 # Each script sources this file from the repository root.
 
 runs_dir=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$runs_dir"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$runs_dir"' EXIT
 export CARGO_TARGET_DIR="$PWD/target/bench-target"
 cargo build --release --quiet
 scaffold="$CARGO_TARGET_DIR/release/grpc-scaffold"
