@@ -158,7 +158,7 @@ measure_cell() {
   envoy_after=$(cpu_ticks "$proxy")
   if [ "$server" != none ]; then
     after=$(cpu_ticks "$server_pid")
-    rss=$(awk '/^VmHWM:/ { print $2 }' "/proc/$server_pid/status")
+    rss=$(memory "$server_pid" VmHWM)
   fi
   grep -q "Non-2xx" <<<"$output" && { echo "$1: non-2xx answers:" >&2; echo "$output" >&2; exit 1; }
   awk -v name="$1" -v ticks=$((after - before)) -v envoy=$((envoy_after - envoy_before)) \

@@ -66,25 +66,15 @@ load_cell() {
     tee -a "$runs_dir/cells" >&2
 }
 
-# counter ADMIN_PORT NAME: a counter's value on a server's /metrics, 0 when it has none yet.
-counter() {
-  curl -fs --max-time 5 "http://127.0.0.1:$1/metrics" | awk -v name="$2" '$1 == name { n += $2 } END { print n + 0 }'
-}
-
 # expect_counts ADMIN_PORT HITS MISSES: fails unless the token cache counted exactly these.
 expect_counts() {
   local hits misses
-  hits=$(counter "$1" token_cache_hits_total)
-  misses=$(counter "$1" token_cache_misses_total)
+  hits=$(metric "$1" token_cache_hits_total)
+  misses=$(metric "$1" token_cache_misses_total)
   if [ "$hits" != "$2" ] || [ "$misses" != "$3" ]; then
     echo "error: the token cache counted $hits hits and $misses misses; $2 and $3 expected" >&2
     exit 1
   fi
-}
-
-# rss PID: the process's resident memory now, in KiB.
-rss() {
-  awk '/^VmRSS/ { print $2 }' "/proc/$1/status"
 }
 
 # distinct_tokens: one round of the grpc-load cells on fresh servers, as the header says.
@@ -99,7 +89,7 @@ distinct_tokens() {
   load_cell miss-cache-on "$on" "${many_on[@]}" "$tokens"
   expect_counts 51074 0 "$tokens"
   load_cell miss-cache-off "$off" "${many_off[@]}" "$tokens"
-  echo "cache rss_kib $(($(rss "$on") - $(rss "$off")))" | tee -a "$runs_dir/cells" >&2
+  echo "cache rss_kib $(($(memory "$on" VmRSS) - $(memory "$off" VmRSS)))" | tee -a "$runs_dir/cells" >&2
   load_cell hit "$on" "${many_on[@]}" "$REQUESTS"
   expect_counts 51074 "$REQUESTS" "$tokens"
   load_cell load-bare "$bare_pid" "${bare[@]}" "$REQUESTS"

@@ -48,6 +48,18 @@ cpu_ticks() {
   awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
+# memory PID FIELD: a /proc/PID/status figure in KiB: VmRSS (resident now) or VmHWM (at most).
+memory() {
+  awk -v field="$2:" '$1 == field { print $2 }' "/proc/$1/status"
+}
+
+# metric ADMIN_PORT NAME: the sum of NAME's samples (every label set) on a server's /metrics;
+# 0 when it has none yet.
+metric() {
+  curl -fs --max-time 5 "http://127.0.0.1:$1/metrics" |
+    awk -v name="$2" '$1 == name || index($1, name "{") == 1 { n += $NF } END { printf "%.15g\n", n }'
+}
+
 # table NAME URL BODY: one row of requests/s at 1x1, 32x1 and 32x10 (connections x streams).
 table() {
   printf '%-34s %10s %10s %10s\n' "$1" "$(load "$2" "$3" 1 1)" "$(load "$2" "$3" 32 1)" "$(load "$2" "$3" 32 10)"

@@ -47,7 +47,7 @@ for kind in $kinds; do
 
   samples="$runs_dir/$name.samples"
   (while kill -0 "$pid" 2>/dev/null; do
-    echo "$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status") $(ls "/proc/$pid/fd" | wc -l)"
+    echo "$(memory "$pid" VmRSS) $(ls "/proc/$pid/fd" | wc -l)"
     sleep 1
   done >"$samples") &
   sampler=$!

@@ -53,23 +53,17 @@ run_streams() {
   awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }'
 }
 
-# rss PID: the process's resident memory now, in KiB.
-rss() {
-  awk '/^VmRSS/ { print $2 }' "/proc/$1/status"
-}
-
 # idle_streams: one round of the idle streams; sets $before and $open, the server's RSS in KiB.
 idle_streams() {
   serve stream-server 50082 JWT_SECRET="$secret" STREAM_MESSAGES=2 \
     STREAM_INTERVAL_MS=$((idle_secs * 1000))
   local client_pid
   open=0
-  before=$(rss "$server_pid")
+  before=$(memory "$server_pid" VmRSS)
   client 50082 "$idle" &
   client_pid=$!
   for _ in $(seq $((idle_secs * 10))); do
-    open=$(curl -fs --max-time 5 http://127.0.0.1:51082/metrics |
-      awk '$1 == "streaming_open_streams" { print $2 }')
+    open=$(metric 51082 streaming_open_streams)
     [ "${open:-0}" -ge "$idle" ] && break
     sleep 0.1
   done
@@ -78,7 +72,7 @@ idle_streams() {
     exit 1
   fi
   sleep 1 # every first message sent and read: the streams are idle
-  open=$(rss "$server_pid")
+  open=$(memory "$server_pid" VmRSS)
   wait "$client_pid"
   expect_messages 50082 "$idle" 2
   kill "$server_pid"
@@ -97,7 +91,7 @@ for round in $(seq "${ROUNDS:-3}"); do
 done
 echo "one stream (baseline): median $(printf '%s\n' "${one[@]}" | median) s; every round: ${one[*]}"
 echo "$streams concurrent streams: median $(printf '%s\n' "${many[@]}" | median) s (goal < 7 s); every round: ${many[*]}; all $(( streams * 5 )) messages received each time"
-awk -v rss="$(awk '/VmHWM/ { print $2 }' "/proc/$server_pid/status")" \
+awk -v rss="$(memory "$server_pid" VmHWM)" \
   -v cpu="$(cpu_ticks "$server_pid")" -v hz="$(getconf CLK_TCK)" 'BEGIN {
     printf "server peak RSS: %.1f MB (goal < 300 MB); server CPU time, all rounds: %.2f s\n", rss / 1024, cpu / hz
   }'

@@ -9,9 +9,9 @@
 # plugin's own. wrk measures p50 latency at 1 connection and requests/s at 32 connections, and
 # /proc the CPU time per request of the gateway and of its plugin, for the five cells that matter
 # (Tagged on the generated plugin's gateway is not measured). Only one gateway is under load at a
-# time; the cells take turns over several rounds, in an order that rotates each round, every round is
-# printed, and each figure is the median of its rounds, since one run on two shared cores is
-# noisy. The generated plugin runs as generated: INFO logs, metrics on.
+# time; the cells take turns over several rounds, in an order that rotates each round, every
+# round is printed, and each figure is the median of its rounds, since one run on two shared
+# cores is noisy. The generated plugin runs as generated: INFO logs, metrics on.
 #   bench/tyk-gateway.sh         (ROUNDS=5, DURATION=5s per cell by default)
 # Goals: the generated plugin's requests/s at least 0.95x the empty plugin's, and its p50 added to
 # its gateway's plain API at most 1.1x the empty plugin's.
@@ -209,19 +209,13 @@ measure_cell() {
     }' <(echo "$latency") <(echo "$output")
 }
 
-# metric NAME: the sum of the generated plugin's samples of NAME, from its metrics.
-metric() {
-  curl -fs --max-time 5 "http://127.0.0.1:$admin_port/metrics" |
-    awk -v name="$1" '$1 == name || index($1, name "{") == 1 { n += $NF } END { printf "%.9f\n", n }'
-}
-
 echo "warming up" >&2
 for name in "${cells[@]}"; do
   run_wrk -t2 -c32 -d3s "$(url "$name")" >/dev/null
 done
 
-dispatched_before=$(metric tyk_dispatches_total)
-handled_before=$(metric grpc_server_handling_seconds_sum)
+dispatched_before=$(metric "$admin_port" tyk_dispatches_total)
+handled_before=$(metric "$admin_port" grpc_server_handling_seconds_sum)
 # The cells rotate by one place every round, so that none always runs first or after the same one.
 for round in $(seq "$rounds"); do
   echo "round $round of $rounds"
@@ -229,8 +223,8 @@ for round in $(seq "$rounds"); do
     measure_cell "${cells[$(((i + round - 1) % ${#cells[@]}))]}"
   done
 done
-dispatched=$(awk -v a="$dispatched_before" -v b="$(metric tyk_dispatches_total)" 'BEGIN { print b - a }')
-handled=$(awk -v a="$handled_before" -v b="$(metric grpc_server_handling_seconds_sum)" 'BEGIN { print b - a }')
+dispatched=$(awk -v a="$dispatched_before" -v b="$(metric "$admin_port" tyk_dispatches_total)" 'BEGIN { print b - a }')
+handled=$(awk -v a="$handled_before" -v b="$(metric "$admin_port" grpc_server_handling_seconds_sum)" 'BEGIN { print b - a }')
 
 echo
 awk -v dispatched="$dispatched" -v handled="$handled" "$collect_rounds"'
